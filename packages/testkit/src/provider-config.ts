@@ -1,0 +1,147 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { Adapter, ClientInstance, KoaContext } from 'oidc-provider';
+import { providerPages } from './provider-pages.js';
+
+/** Grant type URN of the OAuth 2.0 device authorization grant (RFC 8628). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Redirect URI registered for every client; any port and path on 127.0.0.1 is accepted too. */
+export const REGISTERED_REDIRECT_URI = 'http://127.0.0.1/callback';
+
+/** Scopes that exist as resource server scopes when a `resource` parameter is used. */
+export const API_SCOPES = ['read', 'write'];
+
+/** Fully resolved settings that shape the provider configuration. */
+export interface ProviderSettings {
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  rotateRefreshTokens: boolean;
+  introspection: boolean;
+  extraScopes: string[];
+  clients: {
+    public: { clientId: string };
+    basic: { clientId: string; clientSecret: string };
+    post: { clientId: string; clientSecret: string };
+  };
+  adapter: (model: string) => Adapter;
+}
+
+/** A random URL-safe secret. */
+export function randomSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function signingKey(): Record<string, unknown> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomSecret(), alg: 'ES256', use: 'sig' };
+}
+
+function displayName(accountId: string): string {
+  return accountId.charAt(0).toUpperCase() + accountId.slice(1);
+}
+
+function clientMetadata(settings: ProviderSettings): Record<string, unknown>[] {
+  const shared = {
+    application_type: 'native',
+    grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+    response_types: ['code'],
+    redirect_uris: [REGISTERED_REDIRECT_URI],
+  };
+  const { clients } = settings;
+  return [
+    { ...shared, client_id: clients.public.clientId, token_endpoint_auth_method: 'none' },
+    {
+      ...shared,
+      client_id: clients.basic.clientId,
+      client_secret: clients.basic.clientSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      ...shared,
+      client_id: clients.post.clientId,
+      client_secret: clients.post.clientSecret,
+      token_endpoint_auth_method: 'client_secret_post',
+    },
+  ];
+}
+
+/** Builds the oidc-provider configuration object for a test auth server. */
+export function providerConfiguration(settings: ProviderSettings): Record<string, unknown> {
+  const resourceScopes = [...new Set([...API_SCOPES, ...settings.extraScopes])];
+  const ownToken = async (_ctx: unknown, client: ClientInstance, token: { clientId?: string }) =>
+    token.clientId === client.clientId;
+  return {
+    adapter: settings.adapter,
+    clients: clientMetadata(settings),
+    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    responseTypes: ['code'],
+    jwks: { keys: [signingKey()] },
+    cookies: { keys: [randomSecret()] },
+    scopes: ['openid', 'offline_access', 'email', 'profile', ...resourceScopes],
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    findAccount: async (_ctx: unknown, sub: string) => ({
+      accountId: sub,
+      claims: async () => ({
+        sub,
+        email: `${sub}@example.test`,
+        email_verified: true,
+        name: displayName(sub),
+      }),
+    }),
+    pkce: { required: () => true },
+    issueRefreshToken: async (_ctx: unknown, client: ClientInstance) =>
+      client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: settings.rotateRefreshTokens,
+    expiresWithSession: async () => false,
+    clientBasedCORS: () => false,
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    renderError: providerPages.renderError,
+    ttl: {
+      AccessToken: settings.accessTokenTtl,
+      AuthorizationCode: 600,
+      BackchannelAuthenticationRequest: 600,
+      ClientCredentials: settings.accessTokenTtl,
+      DeviceCode: 600,
+      Grant: 365 * 24 * 60 * 60,
+      IdToken: 3600,
+      Interaction: 600,
+      PreAuthorizedCode: 600,
+      RefreshToken: settings.refreshTokenTtl,
+      Session: 24 * 60 * 60,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: providerPages.userCodeInputSource,
+        userCodeConfirmSource: providerPages.userCodeConfirmSource,
+        successSource: providerPages.successSource,
+      },
+      revocation: { enabled: true, allowedPolicy: ownToken },
+      introspection: { enabled: settings.introspection, allowedPolicy: ownToken },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: providerPages.logoutSource,
+        postLogoutSuccessSource: providerPages.postLogoutSuccessSource,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx: KoaContext, _client: unknown, oneOf?: string) => oneOf,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: KoaContext, resource: string) => ({
+          scope: resourceScopes.join(' '),
+          audience: resource,
+          accessTokenTTL: settings.accessTokenTtl,
+          accessTokenFormat: 'opaque',
+        }),
+      },
+    },
+  };
+}
