@@ -1,0 +1,269 @@
+import {
+  type Credentials,
+  coversScopes,
+  credentialKey,
+  credentialsFromRecord,
+  credentialsToRecord,
+  expiresWithin,
+  providerPrefix,
+} from './credentials.js';
+import { isLatchkeyError, LatchkeyError } from './errors.js';
+import { type EventListener, emit } from './events.js';
+import { type OAuthContext, resolveAuthorizationServer } from './oauth/authorization-server.js';
+import { runDeviceFlow } from './oauth/device-flow.js';
+import type { FlowContext } from './oauth/flow-context.js';
+import { runLoopbackFlow } from './oauth/loopback-flow.js';
+import { type PasteCallback, runPasteFlow } from './oauth/paste-flow.js';
+import { credentialsForNewLogin, type TokenResult } from './oauth/token-requests.js';
+import { type OpenUrl, openSystemBrowser } from './open-url.js';
+import type { AuthProvider } from './provider/types.js';
+import { createSession, type Session } from './session.js';
+import { fileStore } from './store/file-store.js';
+import type { CredentialStore } from './store/types.js';
+import { deadline } from './util/abort.js';
+
+/** How the user completes an interactive sign-in. */
+export type SignInFlow = 'loopback' | 'device' | 'paste';
+
+/** Options of {@link authenticate}. */
+export interface AuthenticateOptions {
+  /** Where credentials are kept. Default: `fileStore()` in the user's config directory. */
+  store?: CredentialStore;
+  /** The account to use, when several are stored or the host knows which one it wants. */
+  account?: string;
+  /** Skip stored credentials and sign in again (to add another account, for example). */
+  forceLogin?: boolean;
+  /** `false` fails with `LOGIN_REQUIRED` instead of starting a sign-in. Default `true`. */
+  interactive?: boolean;
+  /**
+   * How the user signs in: `loopback` (default; the browser is sent back to a listener on
+   * 127.0.0.1), `device` (RFC 8628: the user approves with a code on another device), or
+   * `paste` (the user pastes back the address the browser ended on; needs `paste`).
+   */
+  flow?: SignInFlow;
+  /** Shows the authorization URL and returns the address the user pastes back (`flow: 'paste'`). */
+  paste?: PasteCallback;
+  /** Opens the authorization URL. Default: the system browser. */
+  openUrl?: OpenUrl;
+  /** Scopes to request on top of the provider's. */
+  scopes?: readonly string[];
+  /** How long the whole sign-in may take. Default 5 minutes. */
+  timeoutMs?: number;
+  /** Cancels the sign-in (`AUTH_CANCELLED`). */
+  signal?: AbortSignal;
+  /** Receives progress events. */
+  onEvent?: EventListener;
+  /** The `fetch` used for every request to the authorization server. */
+  fetch?: typeof fetch;
+  /** How long before expiry the session refreshes. Default 60 s. */
+  refreshSkewMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_SKEW_MS = 60_000;
+
+function assertProvider(provider: unknown): asserts provider is AuthProvider {
+  const p = provider as Partial<AuthProvider> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.id !== 'string' ||
+    typeof p.strategy !== 'object'
+  ) {
+    throw new TypeError(
+      'authenticate() takes a provider made by defineProvider() or a provider package',
+    );
+  }
+}
+
+async function findStored(
+  store: CredentialStore,
+  provider: AuthProvider,
+  account: string | undefined,
+): Promise<Credentials | undefined> {
+  if (account !== undefined) {
+    const key = credentialKey(provider.id, account);
+    const record = await store.get(key);
+    return record ? credentialsFromRecord(key, record) : undefined;
+  }
+  const keys = await store.list(providerPrefix(provider.id));
+  if (keys.length === 0) return undefined;
+  if (keys.length > 1) {
+    const names = keys.map((k) => decodeURIComponent(k.slice(providerPrefix(provider.id).length)));
+    throw new LatchkeyError(
+      'ACCOUNT_AMBIGUOUS',
+      `Several ${provider.name} accounts are signed in (${names.join(', ')}). Pass the account option to choose one.`,
+    );
+  }
+  const key = keys[0] as string;
+  const record = await store.get(key);
+  return record ? credentialsFromRecord(key, record) : undefined;
+}
+
+/**
+ * Signs the user in to a provider and returns a {@link Session}. Stored credentials
+ * are reused when they are valid or can be refreshed; otherwise the sign-in runs (a
+ * browser opens once), the account is identified, and the credentials are stored.
+ * Only one sign-in per provider runs at a time, across processes sharing the store.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749 OAuth 2.0
+ * @see https://www.rfc-editor.org/rfc/rfc7636 PKCE
+ * @see https://www.rfc-editor.org/rfc/rfc8252 OAuth 2.0 for Native Apps
+ */
+export async function authenticate(
+  provider: AuthProvider,
+  options: AuthenticateOptions = {},
+): Promise<Session> {
+  assertProvider(provider);
+  if (options.flow === 'paste' && typeof options.paste !== 'function') {
+    throw new TypeError('flow "paste" needs a paste callback');
+  }
+  const store = options.store ?? fileStore();
+  const refreshSkewMs = options.refreshSkewMs ?? DEFAULT_SKEW_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const wanted = [...new Set([...provider.strategy.scopes, ...(options.scopes ?? [])])];
+  const d = deadline(timeoutMs, options.signal);
+
+  let contextPromise: Promise<OAuthContext> | undefined;
+  const context = () => {
+    contextPromise ??= resolveAuthorizationServer(provider, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }).then((ctx) => {
+      emit(options.onEvent, {
+        type: 'discovery_completed',
+        providerId: provider.id,
+        issuer: ctx.as.issuer,
+      });
+      return ctx;
+    });
+    contextPromise.catch(() => {
+      contextPromise = undefined;
+    });
+    return contextPromise;
+  };
+  const sessionFor = (credentials: Credentials) =>
+    createSession({
+      provider,
+      store,
+      key: credentialKey(provider.id, credentials.account),
+      credentials,
+      context,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      refreshSkewMs,
+      lockTimeoutMs: 30_000,
+    });
+
+  try {
+    const stored = options.forceLogin
+      ? undefined
+      : await findStored(store, provider, options.account);
+    if (stored && coversScopes(stored.scopes, wanted)) {
+      const session = sessionFor(stored);
+      try {
+        await session.fresh({ signal: d.signal });
+        emit(options.onEvent, {
+          type: 'credentials_reused',
+          providerId: provider.id,
+          account: stored.account,
+        });
+        return session;
+      } catch (error) {
+        if (!isLatchkeyError(error, 'REAUTH_REQUIRED')) throw error;
+      }
+    }
+    if (options.interactive === false) {
+      throw new LatchkeyError(
+        'LOGIN_REQUIRED',
+        `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
+      );
+    }
+    return await store.lock(
+      `login/${provider.id}`,
+      async () => {
+        // Another process may have finished a sign-in while this one waited.
+        if (!options.forceLogin) {
+          const again = await findStored(store, provider, options.account);
+          if (again && coversScopes(again.scopes, wanted) && !expiresWithin(again, refreshSkewMs)) {
+            emit(options.onEvent, {
+              type: 'credentials_reused',
+              providerId: provider.id,
+              account: again.account,
+            });
+            return sessionFor(again);
+          }
+        }
+        const ctx = await context();
+        const credentials = await signIn(ctx, provider, options, wanted, stored, d.signal);
+        if (options.account !== undefined && credentials.account !== options.account) {
+          throw new LatchkeyError(
+            'ACCOUNT_MISMATCH',
+            `You signed in to ${provider.name} as ${credentials.account}, but ${options.account} was asked for. Sign in again with that account.`,
+          );
+        }
+        await store.set(
+          credentialKey(provider.id, credentials.account),
+          credentialsToRecord(credentials),
+        );
+        emit(options.onEvent, {
+          type: 'login_completed',
+          providerId: provider.id,
+          account: credentials.account,
+          scopes: credentials.scopes,
+        });
+        return sessionFor(credentials);
+      },
+      { timeoutMs, signal: d.signal },
+    );
+  } catch (error) {
+    if (d.signal.aborted) throw d.error(`Sign-in to ${provider.name}`);
+    throw error;
+  } finally {
+    d.dispose();
+  }
+}
+
+async function signIn(
+  ctx: OAuthContext,
+  provider: AuthProvider,
+  options: AuthenticateOptions,
+  scopes: readonly string[],
+  previous: Credentials | undefined,
+  signal: AbortSignal,
+): Promise<Credentials> {
+  const openUrl = options.openUrl ?? openSystemBrowser;
+  const flow: FlowContext = {
+    context: ctx,
+    scopes,
+    params:
+      provider.strategy.authorizationParams?.({
+        hasRefreshToken: previous?.refreshToken !== undefined,
+        ...(options.account !== undefined ? { account: options.account } : {}),
+        scopes,
+      }) ?? {},
+    signal,
+    emit: (event) =>
+      emit(options.onEvent, { ...event, providerId: provider.id } as Parameters<EventListener>[0]),
+    openUrl: async (url) => {
+      try {
+        await openUrl(url);
+      } catch (error) {
+        if (error instanceof LatchkeyError) throw error;
+        throw new LatchkeyError('OPEN_URL_FAILED', 'The browser could not be opened for sign-in.', {
+          cause: error instanceof Error ? new Error(error.message) : undefined,
+        });
+      }
+    },
+  };
+  let token: TokenResult;
+  switch (options.flow ?? 'loopback') {
+    case 'device':
+      token = await runDeviceFlow(flow);
+      break;
+    case 'paste':
+      token = await runPasteFlow(flow, options.paste as PasteCallback);
+      break;
+    default:
+      token = await runLoopbackFlow(flow);
+  }
+  return credentialsForNewLogin(ctx, token, scopes, signal);
+}

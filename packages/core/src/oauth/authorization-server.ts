@@ -1,0 +1,216 @@
+import * as oauth from 'oauth4webapi';
+import { LatchkeyError } from '../errors.js';
+import type { AuthProvider, OAuthStrategy } from '../provider/types.js';
+import type { JsonObject } from '../store/types.js';
+import { endpointProblem, isInsecureLoopback } from '../util/url.js';
+import { toLatchkeyError } from './errors.js';
+
+/** Extra values a provider's `mapTokenResponse` kept aside from one token response. */
+export interface TokenResponseExtras {
+  secrets: Record<string, string>;
+  metadata: Record<string, string | number | boolean>;
+}
+
+/**
+ * Everything needed to talk to one provider's authorization server: its metadata,
+ * the client, and how requests are sent. Made by {@link resolveAuthorizationServer}.
+ */
+export interface OAuthContext {
+  readonly provider: AuthProvider;
+  readonly strategy: OAuthStrategy;
+  /** The authorization server's metadata (discovered, then overridden by static endpoints). */
+  readonly as: oauth.AuthorizationServer;
+  /** The metadata used for token requests: the token endpoint is the proxy when one is set. */
+  readonly tokenAs: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  /** Client authentication for token requests (none through a proxy). */
+  readonly clientAuth: oauth.ClientAuth;
+  readonly fetch: typeof fetch;
+  /** Request options for a plain request to `url`. */
+  requestOptions(url: string | undefined, signal?: AbortSignal): RequestOptions;
+  /** Request options for a token request, collecting what `mapTokenResponse` keeps aside. */
+  tokenRequestOptions(signal?: AbortSignal): {
+    options: oauth.TokenEndpointRequestOptions;
+    extras: TokenResponseExtras;
+  };
+}
+
+/** oauth4webapi request options: the `fetch` to use, plain http only for loopback, and the signal. */
+export interface RequestOptions {
+  [oauth.customFetch]: typeof fetch;
+  [oauth.allowInsecureRequests]: boolean;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link resolveAuthorizationServer}. */
+export interface ResolveOptions {
+  /** The `fetch` used for every request. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Aborts discovery. */
+  signal?: AbortSignal;
+}
+
+async function discover(
+  issuer: string,
+  fetchImpl: typeof fetch,
+  signal: AbortSignal | undefined,
+): Promise<oauth.AuthorizationServer> {
+  const issuerUrl = new URL(issuer);
+  const failures: string[] = [];
+  for (const algorithm of ['oauth2', 'oidc'] as const) {
+    let response: Response;
+    try {
+      response = await oauth.discoveryRequest(issuerUrl, {
+        algorithm,
+        [oauth.customFetch]: fetchImpl,
+        [oauth.allowInsecureRequests]: isInsecureLoopback(issuer),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw toLatchkeyError(error, 'discovery');
+    }
+    if (response.status === 404) {
+      failures.push(`${algorithm === 'oauth2' ? 'RFC 8414' : 'OpenID'} metadata: HTTP 404`);
+      await response.body?.cancel();
+      continue;
+    }
+    try {
+      return await oauth.processDiscoveryResponse(issuerUrl, response);
+    } catch (error) {
+      if (
+        error instanceof oauth.OperationProcessingError &&
+        error.code === oauth.JSON_ATTRIBUTE_COMPARISON
+      ) {
+        throw new LatchkeyError(
+          'ISSUER_MISMATCH',
+          `The authorization server metadata at ${issuer} names another issuer, so it was not used. Check the provider's issuer setting.`,
+        );
+      }
+      failures.push(
+        `${algorithm === 'oauth2' ? 'RFC 8414' : 'OpenID'} metadata: ${toLatchkeyError(error, 'discovery').message}`,
+      );
+    }
+  }
+  throw new LatchkeyError(
+    'DISCOVERY_FAILED',
+    `Could not discover the authorization server ${issuer} (${failures.join('; ')}). Check the issuer URL, or give the provider static endpoints.`,
+  );
+}
+
+function checkEndpoints(as: oauth.AuthorizationServer): void {
+  const fields = [
+    'authorization_endpoint',
+    'token_endpoint',
+    'revocation_endpoint',
+    'device_authorization_endpoint',
+    'userinfo_endpoint',
+  ] as const;
+  for (const field of fields) {
+    const value = as[field];
+    if (value === undefined) continue;
+    const problem = typeof value === 'string' ? endpointProblem(value) : 'is not a string';
+    if (problem) {
+      throw new LatchkeyError(
+        'INSECURE_ENDPOINT',
+        `The authorization server's ${field} ${problem}; Latchkey will not send credentials to it.`,
+      );
+    }
+  }
+  if (!as.authorization_endpoint || !as.token_endpoint) {
+    throw new LatchkeyError(
+      'DISCOVERY_FAILED',
+      `The authorization server metadata of ${as.issuer} lacks ${as.authorization_endpoint ? 'token_endpoint' : 'authorization_endpoint'}. Give the provider static endpoints.`,
+    );
+  }
+}
+
+/**
+ * Resolves a provider's authorization server: discovers its metadata from the issuer
+ * (RFC 8414, then OpenID Connect Discovery) unless discovery is off, applies static
+ * endpoints, and checks every endpoint is https (or loopback http).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414 OAuth 2.0 Authorization Server Metadata
+ */
+export async function resolveAuthorizationServer(
+  provider: AuthProvider,
+  options: ResolveOptions = {},
+): Promise<OAuthContext> {
+  const strategy = provider.strategy;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const base: oauth.AuthorizationServer = strategy.discovery
+    ? await discover(strategy.issuer, fetchImpl, options.signal)
+    : { issuer: strategy.issuer };
+  const e = strategy.endpoints ?? {};
+  const as: oauth.AuthorizationServer = {
+    ...base,
+    ...(e.authorization ? { authorization_endpoint: e.authorization } : {}),
+    ...(e.token ? { token_endpoint: e.token } : {}),
+    ...(e.revocation ? { revocation_endpoint: e.revocation } : {}),
+    ...(e.deviceAuthorization ? { device_authorization_endpoint: e.deviceAuthorization } : {}),
+    ...(e.userinfo ? { userinfo_endpoint: e.userinfo } : {}),
+  };
+  checkEndpoints(as);
+  const tokenAs: oauth.AuthorizationServer = strategy.tokenExchange
+    ? { ...as, token_endpoint: strategy.tokenExchange.url }
+    : as;
+  const auth = strategy.clientAuthentication;
+  const clientAuth =
+    strategy.tokenExchange || auth.method === 'none'
+      ? oauth.None()
+      : auth.method === 'client_secret_post'
+        ? oauth.ClientSecretPost(auth.clientSecret.reveal())
+        : oauth.ClientSecretBasic(auth.clientSecret.reveal());
+  const client: oauth.Client = { client_id: strategy.clientId };
+
+  const requestOptions = (url: string | undefined, signal?: AbortSignal): RequestOptions => ({
+    [oauth.customFetch]: fetchImpl,
+    [oauth.allowInsecureRequests]: url !== undefined && isInsecureLoopback(url),
+    ...(signal ? { signal } : {}),
+  });
+
+  const tokenRequestOptions = (signal?: AbortSignal) => {
+    const extras: TokenResponseExtras = { secrets: {}, metadata: {} };
+    const map = strategy.mapTokenResponse;
+    const tokenFetch: typeof fetch = map
+      ? async (input, init) => {
+          const response = await fetchImpl(input, init);
+          const type = response.headers.get('content-type') ?? '';
+          if (!type.includes('json')) return response;
+          let body: unknown;
+          try {
+            body = await response.clone().json();
+          } catch {
+            return response;
+          }
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) return response;
+          const mapped = map(body as JsonObject, response.status);
+          Object.assign(extras.secrets, mapped.secrets);
+          Object.assign(extras.metadata, mapped.metadata);
+          const isError = typeof mapped.body.error === 'string';
+          return new Response(JSON.stringify(mapped.body), {
+            status: isError ? Math.max(response.status, 400) : response.status,
+            headers: { 'content-type': 'application/json' },
+          });
+        }
+      : fetchImpl;
+    return {
+      options: {
+        ...requestOptions(tokenAs.token_endpoint, signal),
+        [oauth.customFetch]: tokenFetch,
+      },
+      extras,
+    };
+  };
+
+  return {
+    provider,
+    strategy,
+    as,
+    tokenAs,
+    client,
+    clientAuth,
+    fetch: fetchImpl,
+    requestOptions,
+    tokenRequestOptions,
+  };
+}

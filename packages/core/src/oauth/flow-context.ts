@@ -1,0 +1,20 @@
+import type { LatchkeyEvent } from '../events.js';
+import type { OAuthContext } from './authorization-server.js';
+
+/** Distributes `Omit` over a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What an interactive flow needs from `authenticate()`. */
+export interface FlowContext {
+  readonly context: OAuthContext;
+  /** Scopes to request. */
+  readonly scopes: readonly string[];
+  /** Extra authorization request parameters from the provider. */
+  readonly params: Record<string, string>;
+  /** Aborts on cancel or timeout. */
+  readonly signal: AbortSignal;
+  /** Reports progress (the provider id is added). */
+  emit(event: DistributiveOmit<LatchkeyEvent, 'providerId'>): void;
+  /** Opens a URL in the user's browser. */
+  openUrl(url: string): Promise<void>;
+}

@@ -1,0 +1,244 @@
+import { inspect } from 'node:util';
+import {
+  type Credentials,
+  credentialsFromRecord,
+  credentialsToRecord,
+  expiresWithin,
+} from './credentials.js';
+import { LatchkeyError } from './errors.js';
+import { type EventListener, emit } from './events.js';
+import type { OAuthContext } from './oauth/authorization-server.js';
+import { refreshCredentials, revokeCredentials } from './oauth/token-requests.js';
+import type { AuthProvider } from './provider/types.js';
+import type { CredentialStore } from './store/types.js';
+
+/** Options of {@link Session.fresh}. */
+export interface FreshOptions {
+  /** Refresh when the access token has less than this left. Default: the session's refresh skew (60 s). */
+  minValidityMs?: number;
+  /** Aborts waiting for a refresh (the refresh itself still completes for other callers). */
+  signal?: AbortSignal;
+}
+
+/** What {@link Session.logout} did. */
+export interface LogoutResult {
+  /** Whether the authorization server confirmed the revocation. */
+  revoked: boolean;
+  /** Why revocation failed, when it did; the local credentials are deleted anyway. */
+  revocationError?: LatchkeyError;
+}
+
+/** A JSON-safe summary of a session, without secrets. */
+export interface SessionSummary {
+  providerId: string;
+  account: string;
+  scopes: readonly string[];
+  expiresAt?: number;
+  hasRefreshToken: boolean;
+  metadata: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * A signed-in account at one provider, as returned by `authenticate()`. It hands out
+ * fresh credentials, refreshing them ahead of expiry once at a time (across processes
+ * too, through the store's lock), and tells listeners when they change.
+ */
+export interface Session {
+  /** The provider. */
+  readonly provider: AuthProvider;
+  /** The account name (email, team, user id). */
+  readonly account: string;
+  /** The current credentials as they are, without refreshing. */
+  current(): Credentials;
+  /**
+   * Current credentials, refreshed first when the access token expires within
+   * `minValidityMs`. Concurrent calls share one refresh. Rejects with
+   * `REAUTH_REQUIRED` when the login can no longer be refreshed.
+   */
+  fresh(options?: FreshOptions): Promise<Credentials>;
+  /** Refreshes now, whatever the expiry (unless another process just did). */
+  refresh(options?: { signal?: AbortSignal }): Promise<Credentials>;
+  /** Calls `listener` with the new credentials after every change. Returns an unsubscribe function. */
+  onChange(listener: (credentials: Credentials) => void): () => void;
+  /** Revokes the grant where the provider supports it (RFC 7009), then deletes the stored credentials. */
+  logout(options?: { signal?: AbortSignal }): Promise<LogoutResult>;
+  /** A summary without secrets; `JSON.stringify(session)` uses it. */
+  toJSON(): SessionSummary;
+}
+
+/** What {@link createSession} needs. */
+export interface SessionInit {
+  provider: AuthProvider;
+  store: CredentialStore;
+  key: string;
+  credentials: Credentials;
+  context: () => Promise<OAuthContext>;
+  onEvent?: EventListener;
+  refreshSkewMs: number;
+  lockTimeoutMs: number;
+}
+
+function sameToken(a: Credentials, b: Credentials): boolean {
+  return a.accessToken.reveal() === b.accessToken.reveal();
+}
+
+/** Makes a {@link Session}. */
+export function createSession(init: SessionInit): Session {
+  const { provider, store, key, refreshSkewMs } = init;
+  let current = init.credentials;
+  let inflight: Promise<Credentials> | undefined;
+  const listeners = new Set<(credentials: Credentials) => void>();
+
+  const publish = (next: Credentials) => {
+    current = next;
+    for (const listener of listeners) {
+      try {
+        listener(next);
+      } catch {
+        // A host's listener must not break the refresh.
+      }
+    }
+  };
+
+  const reauth = (detail: string): LatchkeyError =>
+    new LatchkeyError(
+      'REAUTH_REQUIRED',
+      `The login for ${current.account} at ${provider.name} ${detail}. Sign in again.${provider.reauthHint ? ` ${provider.reauthHint}` : ''}`,
+    );
+
+  const load = async (): Promise<Credentials | undefined> => {
+    const record = await store.get(key);
+    return record ? credentialsFromRecord(key, record) : undefined;
+  };
+
+  const refreshUnderLock = (force: boolean, signal?: AbortSignal): Promise<Credentials> =>
+    store.lock(
+      key,
+      async () => {
+        const stored = await load();
+        if (!stored) throw reauth('was removed from the credential store');
+        // Another process may have refreshed already: use its result, spend no request.
+        if (!sameToken(stored, current) && (force || !expiresWithin(stored, refreshSkewMs))) {
+          emit(init.onEvent, {
+            type: 'credentials_adopted',
+            providerId: provider.id,
+            account: stored.account,
+          });
+          return stored;
+        }
+        let next: Credentials;
+        try {
+          next = await refreshCredentials(await init.context(), stored, signal);
+        } catch (error) {
+          if (
+            error instanceof LatchkeyError &&
+            (error.code === 'INVALID_GRANT' || error.code === 'REAUTH_REQUIRED')
+          ) {
+            await store.delete(key);
+            emit(init.onEvent, {
+              type: 'credentials_dropped',
+              providerId: provider.id,
+              account: stored.account,
+              reason: 'REAUTH_REQUIRED',
+            });
+            throw error.code === 'REAUTH_REQUIRED'
+              ? error
+              : reauth('was rejected by the service (the refresh token is no longer valid)');
+          }
+          throw error;
+        }
+        // Persist first: a rotated refresh token exists nowhere else.
+        await store.set(key, credentialsToRecord(next));
+        emit(init.onEvent, {
+          type: 'token_refreshed',
+          providerId: provider.id,
+          account: next.account,
+          ...(next.expiresAt !== undefined ? { expiresAt: next.expiresAt } : {}),
+        });
+        return next;
+      },
+      { timeoutMs: init.lockTimeoutMs, ...(signal ? { signal } : {}) },
+    );
+
+  const refresh = (force: boolean, signal?: AbortSignal): Promise<Credentials> => {
+    inflight ??= refreshUnderLock(force, undefined)
+      .then((next) => {
+        publish(next);
+        return next;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    if (!signal) return inflight;
+    return new Promise<Credentials>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new LatchkeyError('AUTH_CANCELLED', 'Waiting for the token refresh was cancelled.'));
+        return;
+      }
+      const onAbort = () =>
+        reject(new LatchkeyError('AUTH_CANCELLED', 'Waiting for the token refresh was cancelled.'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      inflight?.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  };
+
+  const summary = (): SessionSummary => ({
+    providerId: provider.id,
+    account: current.account,
+    scopes: current.scopes,
+    ...(current.expiresAt !== undefined ? { expiresAt: current.expiresAt } : {}),
+    hasRefreshToken: current.refreshToken !== undefined,
+    metadata: current.metadata,
+  });
+
+  const session = {
+    provider,
+    get account() {
+      return current.account;
+    },
+    current: () => current,
+    fresh(options?: FreshOptions) {
+      const min = options?.minValidityMs ?? refreshSkewMs;
+      if (inflight === undefined && !expiresWithin(current, min)) return Promise.resolve(current);
+      return refresh(false, options?.signal);
+    },
+    refresh: (options?: { signal?: AbortSignal }) => refresh(true, options?.signal),
+    onChange(listener: (credentials: Credentials) => void) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    async logout(options?: { signal?: AbortSignal }): Promise<LogoutResult> {
+      return store.lock(
+        key,
+        async () => {
+          const stored = (await load()) ?? current;
+          let revoked = false;
+          let revocationError: LatchkeyError | undefined;
+          try {
+            revoked = await revokeCredentials(await init.context(), stored, options?.signal);
+          } catch (error) {
+            revocationError =
+              error instanceof LatchkeyError
+                ? error
+                : new LatchkeyError('TOKEN_REQUEST_FAILED', 'Revocation failed.');
+          } finally {
+            await store.delete(key);
+          }
+          emit(init.onEvent, {
+            type: 'logged_out',
+            providerId: provider.id,
+            account: stored.account,
+            revoked,
+          });
+          return revocationError ? { revoked, revocationError } : { revoked };
+        },
+        { timeoutMs: init.lockTimeoutMs, ...(options?.signal ? { signal: options.signal } : {}) },
+      );
+    },
+    toJSON: summary,
+    [inspect.custom]: () => `Session ${JSON.stringify(summary())}`,
+  };
+  return session satisfies Session;
+}

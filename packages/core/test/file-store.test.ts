@@ -1,0 +1,576 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  rmdir,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isLatchkeyError } from '../src/errors.js';
+import { fileStore } from '../src/store/file-store.js';
+import { credentialStoreContract } from './store-contract.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CHILD = fileURLToPath(new URL('./fixtures/store-child.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../src/store/file-store.ts', import.meta.url));
+const POSIX = process.platform !== 'win32';
+const CANARY = 'CANARY-s3cr3t-7f1e9a';
+
+const temps: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-'));
+  temps.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+credentialStoreContract('fileStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-'));
+  return {
+    store: fileStore({ directory: join(dir, 'store') }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+credentialStoreContract('fileStore (encrypted)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-'));
+  return {
+    store: fileStore({ directory: join(dir, 'store'), encryptionKey: 'contract-key' }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<Error> {
+  const error = await caught(promise);
+  expect(isLatchkeyError(error, code as never), String(error)).toBe(true);
+  return error as Error;
+}
+
+/** Every message and cause message in an error chain, for leak checks. */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+    parts.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join('\n');
+}
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+const keyLockPath = (directory: string, key: string, name = 'credentials') =>
+  join(
+    directory,
+    `${name}.locks`,
+    `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.lock`,
+  );
+
+describe('fileStore files', () => {
+  it.runIf(POSIX)(
+    'creates its directory 0700, its file 0600 and its lock directory 0700',
+    async () => {
+      const directory = join(await tempDir(), 'nested', 'store');
+      const store = fileStore({ directory });
+      await store.set('k', { v: 1 });
+      expect(await mode(directory)).toBe(0o700);
+      expect(await mode(store.path)).toBe(0o600);
+      await store.lock('k', async () => {
+        expect(await stat(keyLockPath(directory, 'k'))).toBeTruthy();
+      });
+      expect(await mode(join(directory, 'credentials.locks'))).toBe(0o700);
+      // Released: no lock and no temporary file left behind.
+      expect(await readdir(join(directory, 'credentials.locks'))).toEqual([]);
+      expect((await readdir(directory)).sort()).toEqual(['credentials.json', 'credentials.locks']);
+    },
+  );
+
+  it.runIf(POSIX)(
+    'narrows an existing file with wider permissions to 0600 when writing',
+    async () => {
+      const directory = await tempDir();
+      const path = join(directory, 'credentials.json');
+      await writeFile(path, '{"old": {"v": 0}}');
+      await chmod(path, 0o644);
+      const store = fileStore({ directory });
+      await store.set('k', { v: 1 });
+      expect(await mode(path)).toBe(0o600);
+      expect(await store.get('old')).toEqual({ v: 0 });
+    },
+  );
+
+  it('writes the file atomically as tab-indented JSON under the given name', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, name: 'tokens' });
+    expect(store.path).toBe(join(directory, 'tokens.json'));
+    await store.set('a.b', { token: 'x' });
+    expect(JSON.parse(await readFile(store.path, 'utf8'))).toEqual({ 'a.b': { token: 'x' } });
+    expect(await readdir(directory)).toEqual(['tokens.json']);
+    expect(() => {
+      (store as { path: string }).path = '/elsewhere';
+    }).toThrow(TypeError);
+  });
+
+  it('sees changes made through another instance at once (no caching)', async () => {
+    const directory = await tempDir();
+    const a = fileStore({ directory });
+    const b = fileStore({ directory });
+    expect(await a.get('k')).toBeUndefined();
+    await b.set('k', { v: 1 });
+    expect(await a.get('k')).toEqual({ v: 1 });
+    await a.set('k', { v: 2 });
+    expect(await b.get('k')).toEqual({ v: 2 });
+    await b.delete('k');
+    expect(await a.list()).toEqual([]);
+  });
+
+  it('rejects invalid options with TypeError', () => {
+    expect(() => fileStore({ name: '../x' })).toThrow(TypeError);
+    expect(() => fileStore({ name: '' })).toThrow(TypeError);
+    expect(() => fileStore({ encryptionKey: '' })).toThrow(TypeError);
+    expect(() => fileStore({ lockStaleMs: -1 })).toThrow(TypeError);
+    expect(() => fileStore({ directory: '' })).toThrow(TypeError);
+  });
+
+  it('loads conf and proper-lockfile lazily, never at module top level', async () => {
+    const source = await readFile(SOURCE, 'utf8');
+    const staticImports = [...source.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map(
+      (match) => match[1],
+    );
+    expect(staticImports.length).toBeGreaterThan(0);
+    expect(staticImports).not.toContain('conf');
+    expect(staticImports).not.toContain('proper-lockfile');
+    expect(source).toContain("import('conf')");
+    expect(source).toContain("import('proper-lockfile')");
+  });
+});
+
+describe('fileStore default location', () => {
+  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, HOME: process.env.HOME };
+
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'uses $XDG_CONFIG_HOME/latchkey, with no version in the path',
+    async () => {
+      const xdg = await tempDir();
+      process.env.XDG_CONFIG_HOME = xdg;
+      const store = fileStore();
+      expect(store.path).toBe(join(xdg, 'latchkey', 'credentials.json'));
+      expect(store.path).not.toMatch(/\d+\.\d+/);
+      expect(store.path).not.toContain('nodejs');
+      // conf writes exactly there.
+      await store.set('k', { v: 1 });
+      expect(JSON.parse(await readFile(join(xdg, 'latchkey', 'credentials.json'), 'utf8'))).toEqual(
+        {
+          k: { v: 1 },
+        },
+      );
+      expect(await mode(join(xdg, 'latchkey'))).toBe(0o700);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')('falls back to ~/.config/latchkey', async () => {
+    const home = await tempDir();
+    delete process.env.XDG_CONFIG_HOME;
+    process.env.HOME = home;
+    expect(fileStore().path).toBe(join(home, '.config', 'latchkey', 'credentials.json'));
+    // A relative XDG_CONFIG_HOME is ignored, as the XDG specification says.
+    process.env.XDG_CONFIG_HOME = 'relative/dir';
+    expect(fileStore({ name: 'other' }).path).toBe(join(home, '.config', 'latchkey', 'other.json'));
+  });
+
+  it.runIf(process.platform === 'darwin')('uses ~/Library/Preferences/latchkey', async () => {
+    const home = await tempDir();
+    process.env.HOME = home;
+    expect(fileStore().path).toBe(
+      join(home, 'Library', 'Preferences', 'latchkey', 'credentials.json'),
+    );
+  });
+});
+
+describe('fileStore corrupt files', () => {
+  const cases: [string, string][] = [
+    ['invalid JSON quoting a secret', `{"k": {"token": "${CANARY}"`],
+    ['JSON with a bare secret', `{"k": {"token": ${CANARY}}}`],
+    ['an empty file', ''],
+    ['a JSON array', `[{"token": "${CANARY}"}]`],
+    ['JSON null', 'null'],
+    ['an object whose values are not objects', `{"k": "${CANARY}"}`],
+    ['an object with an array value', `{"k": ["${CANARY}"]}`],
+  ];
+
+  for (const [label, contents] of cases) {
+    it(`fails with STORE_CORRUPT and leaves ${label} byte-for-byte untouched`, async () => {
+      const directory = await tempDir();
+      const path = join(directory, 'credentials.json');
+      await writeFile(path, contents);
+      const before = await readFile(path);
+      const store = fileStore({ directory });
+
+      for (const attempt of [
+        () => store.get('k'),
+        () => store.list(),
+        () => store.set('k', { token: 'new' }),
+        () => store.set('other', { token: 'new' }),
+        () => store.delete('k'),
+      ]) {
+        const error = await expectCode(attempt(), 'STORE_CORRUPT');
+        expect(error.message).toContain(path);
+        expect(error.message).toMatch(/untouched/);
+        expect(error.message).toMatch(/move it aside/);
+        expect(errorText(error)).not.toContain('CANARY');
+        expect((await readFile(path)).equals(before)).toBe(true);
+      }
+      expect(await readdir(directory)).toEqual(['credentials.json']);
+    });
+  }
+
+  it('fails with STORE_CORRUPT when the file is damaged after first use, without rewriting it', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory });
+    await store.set('k', { v: 1 });
+    await writeFile(store.path, '{"k": {"v": 1}, "broken"');
+    const before = await readFile(store.path);
+    await expectCode(store.set('k', { v: 2 }), 'STORE_CORRUPT');
+    await expectCode(store.delete('k'), 'STORE_CORRUPT');
+    await expectCode(store.get('k'), 'STORE_CORRUPT');
+    expect((await readFile(store.path)).equals(before)).toBe(true);
+    // Once the user moves the file aside, the store works again.
+    await rm(store.path);
+    await store.set('k', { v: 3 });
+    expect(await store.get('k')).toEqual({ v: 3 });
+  });
+});
+
+describe('fileStore encryption', () => {
+  it('keeps secrets out of the file when encrypted, unlike a plain store', async () => {
+    const plainDir = await tempDir();
+    const plain = fileStore({ directory: plainDir });
+    await plain.set('k', { accessToken: CANARY });
+    expect(await readFile(plain.path, 'utf8')).toContain(CANARY);
+
+    const directory = await tempDir();
+    const encrypted = fileStore({ directory, encryptionKey: 'correct horse' });
+    await encrypted.set('k', { accessToken: CANARY });
+    const raw = await readFile(encrypted.path);
+    expect(raw.includes(CANARY)).toBe(false);
+    expect(raw.includes('accessToken')).toBe(false);
+    if (POSIX) expect(await mode(encrypted.path)).toBe(0o600);
+
+    // Another instance with the same key (as bytes) reads it back.
+    const again = fileStore({
+      directory,
+      encryptionKey: new TextEncoder().encode('correct horse'),
+    });
+    expect(await again.get('k')).toEqual({ accessToken: CANARY });
+  });
+
+  it('fails with STORE_CORRUPT under a wrong key or no key, and leaves the file untouched', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, encryptionKey: 'right key' });
+    await store.set('k', { accessToken: CANARY });
+    const before = await readFile(store.path);
+
+    const wrong = fileStore({ directory, encryptionKey: 'wrong key' });
+    for (const attempt of [
+      () => wrong.get('k'),
+      () => wrong.list(),
+      () => wrong.set('k', { a: 1 }),
+    ]) {
+      const error = await expectCode(attempt(), 'STORE_CORRUPT');
+      expect(error.message).toContain(store.path);
+      expect(error.message).toMatch(/decrypt/);
+      expect(errorText(error)).not.toContain('CANARY');
+    }
+    const none = fileStore({ directory });
+    await expectCode(none.get('k'), 'STORE_CORRUPT');
+    await expectCode(none.set('k', { a: 1 }), 'STORE_CORRUPT');
+    expect((await readFile(store.path)).equals(before)).toBe(true);
+    expect(await store.get('k')).toEqual({ accessToken: CANARY });
+  });
+
+  it('fails with STORE_CORRUPT when a plain file is opened with a key', async () => {
+    const directory = await tempDir();
+    await fileStore({ directory }).set('k', { v: 1 });
+    const before = await readFile(join(directory, 'credentials.json'));
+    const encrypted = fileStore({ directory, encryptionKey: 'key' });
+    await expectCode(encrypted.get('k'), 'STORE_CORRUPT');
+    await expectCode(encrypted.set('k', { v: 2 }), 'STORE_CORRUPT');
+    expect((await readFile(join(directory, 'credentials.json'))).equals(before)).toBe(true);
+  });
+});
+
+describe('fileStore I/O errors', () => {
+  it('fails with STORE_IO naming the path and errno when the directory cannot be created', async () => {
+    const parent = await tempDir();
+    await writeFile(join(parent, 'file'), 'not a directory');
+    const store = fileStore({ directory: join(parent, 'file', 'store') });
+    for (const attempt of [
+      () => store.get('k'),
+      () => store.set('k', { v: 1 }),
+      () => store.lock('k', async () => 1),
+    ]) {
+      const error = await expectCode(attempt(), 'STORE_IO');
+      expect(error.message).toContain(join(parent, 'file', 'store'));
+      expect(error.message).toMatch(/ENOTDIR|EEXIST/);
+    }
+  });
+
+  it('fails with STORE_IO when the store file is a directory', async () => {
+    const directory = await tempDir();
+    await mkdir(join(directory, 'credentials.json'));
+    const store = fileStore({ directory });
+    const error = await expectCode(store.get('k'), 'STORE_IO');
+    expect(error.message).toContain(store.path);
+    expect(error.message).toContain('EISDIR');
+  });
+});
+
+describe('fileStore locks', () => {
+  it('takes over a stale lock file left by a stopped process', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    const lockPath = keyLockPath(directory, 'k');
+    await mkdir(lockPath, { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockPath, old, old);
+    await expect(store.lock('k', async () => 'taken', { timeoutMs: 5_000 })).resolves.toBe('taken');
+    await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Also the store-wide write lock.
+    await mkdir(`${store.path}.lock`);
+    await utimes(`${store.path}.lock`, old, old);
+    await store.set('k', { v: 1 });
+    expect(await store.get('k')).toEqual({ v: 1 });
+  });
+
+  it('waits for a fresh lock file and fails with STORE_LOCKED naming it', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, lockStaleMs: 5_000 });
+    const lockPath = keyLockPath(directory, 'k');
+    await mkdir(lockPath, { recursive: true });
+    let ran = false;
+    const markRan = async () => {
+      ran = true;
+    };
+    const started = Date.now();
+    const error = await expectCode(store.lock('k', markRan, { timeoutMs: 300 }), 'STORE_LOCKED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(ran).toBe(false);
+    expect(error.message).toContain(lockPath);
+    expect(error.message).toMatch(/another process/);
+    expect(error.message).toContain('5 s');
+    // Another key is not affected.
+    await expect(store.lock('other', async () => 'ok', { timeoutMs: 300 })).resolves.toBe('ok');
+    // Aborting the wait on the file lock gives AUTH_CANCELLED.
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await expectCode(
+      store.lock('k', markRan, {
+        timeoutMs: 10_000,
+        signal: controller.signal,
+      }),
+      'AUTH_CANCELLED',
+    );
+    expect(ran).toBe(false);
+    // Once the holder is gone, the lock is free.
+    await rmdir(lockPath);
+    await expect(store.lock('k', async () => 'free', { timeoutMs: 1_000 })).resolves.toBe('free');
+  });
+
+  it('reports a lock lost while held as STORE_LOCKED after fn, without crashing', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    const lockPath = keyLockPath(directory, 'k');
+    let finished = false;
+    const error = await expectCode(
+      store.lock('k', async () => {
+        // Someone removes the lock file; the next refresh (after 1 s) notices.
+        await rmdir(lockPath);
+        await new Promise((resolve) => setTimeout(resolve, 2_200));
+        finished = true;
+        return 'done';
+      }),
+      'STORE_LOCKED',
+    );
+    expect(finished).toBe(true);
+    expect(error.message).toContain(lockPath);
+    expect(error.message).toMatch(/lost/);
+    // The key can be locked again.
+    await expect(store.lock('k', async () => 'again', { timeoutMs: 1_000 })).resolves.toBe('again');
+  });
+
+  it('shares in-process exclusion between instances of the same file', async () => {
+    const directory = await tempDir();
+    const a = fileStore({ directory });
+    const b = fileStore({ directory });
+    let active = 0;
+    let maxActive = 0;
+    const body = async () => {
+      active += 1;
+      maxActive = Math.max(maxActive, active);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      active -= 1;
+    };
+    await Promise.all([a.lock('k', body), b.lock('k', body), a.lock('k', body), b.lock('k', body)]);
+    expect(maxActive).toBe(1);
+  });
+});
+
+describe('fileStore across processes', () => {
+  const children = new Set<ChildProcess>();
+
+  afterEach(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    children.clear();
+  });
+
+  function startChild(args: string[], timeoutMs = 45_000) {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      },
+    );
+    const finished = async () => {
+      const result = await exited;
+      if (result.code !== 0) {
+        throw new Error(
+          `child ${args.join(' ')} exited with ${result.code ?? result.signal}: ${stderr}`,
+        );
+      }
+      return stdout;
+    };
+    const waitFor = (text: string, ms = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`child never printed ${text}; stderr: ${stderr}`));
+        }, ms);
+        const check = () => {
+          if (stdout.includes(text)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout?.on('data', check);
+        exited.then(() => {
+          if (!stdout.includes(text)) {
+            clearTimeout(timer);
+            reject(new Error(`child exited before printing ${text}; stderr: ${stderr}`));
+          }
+        }, reject);
+        check();
+      });
+    return { child, finished, waitFor };
+  }
+
+  async function runAll(list: ReturnType<typeof startChild>[]) {
+    try {
+      return await Promise.all(list.map((c) => c.finished()));
+    } catch (error) {
+      for (const c of list) c.child.kill('SIGKILL');
+      throw error;
+    }
+  }
+
+  it('keeps every write when 4 processes write 25 different keys each at once', async () => {
+    const directory = await tempDir();
+    await runAll([0, 1, 2, 3].map((id) => startChild(['write', directory, String(id), '25'])));
+    const store = fileStore({ directory });
+    const keys = await store.list();
+    expect(keys).toHaveLength(100);
+    for (const id of [0, 1, 2, 3]) {
+      expect(await store.list(`child-${id}/`)).toHaveLength(25);
+      expect(await store.get(`child-${id}/key-24`)).toEqual({ id, i: 24 });
+    }
+  });
+
+  it('counts to exactly 40 when 4 processes increment 10 times each under lock()', async () => {
+    const directory = await tempDir();
+    await runAll([0, 1, 2, 3].map(() => startChild(['increment', directory, '10'])));
+    expect(await fileStore({ directory }).get('counter')).toEqual({ value: 40 });
+  });
+
+  it('blocks on a lock held by a live process until that process releases it', async () => {
+    const directory = await tempDir();
+    const holder = startChild(['hold', directory, 'shared', '2000']);
+    await holder.waitFor('locked');
+    const store = fileStore({ directory, lockStaleMs: 2_000 });
+
+    // Held, and refreshed by its holder: well past the stale age it still blocks.
+    await expectCode(
+      store.lock('shared', async () => 'no', { timeoutMs: 3_000 }),
+      'STORE_LOCKED',
+    );
+    expect(holder.child.exitCode).toBeNull();
+
+    const waiting = store.lock('shared', async () => Date.now(), { timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const releaseRequestedAt = Date.now();
+    holder.child.stdin?.write('release\n');
+    const acquiredAt = await waiting;
+    expect(await holder.finished()).toContain('released');
+    expect(acquiredAt).toBeGreaterThanOrEqual(releaseRequestedAt);
+  });
+
+  it('takes over the lock of a process that was killed once it goes stale', async () => {
+    const directory = await tempDir();
+    const holder = startChild(['hold', directory, 'shared', '2000']);
+    await holder.waitFor('locked');
+    holder.child.kill('SIGKILL');
+    await new Promise((resolve) => holder.child.once('close', resolve));
+    const lockPath = keyLockPath(directory, 'shared');
+    expect((await stat(lockPath)).isDirectory()).toBe(true);
+
+    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    await expect(store.lock('shared', async () => 'mine', { timeoutMs: 10_000 })).resolves.toBe(
+      'mine',
+    );
+    await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
