@@ -10,6 +10,14 @@ const documents = [
     .map((f) => `docs/guides/${f}`),
 ];
 
+/** Lines without their indentation, so a quote may be dedented. */
+function dedent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .join('\n');
+}
+
 /** TypeScript blocks of a Markdown file. */
 function codeBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
@@ -26,8 +34,8 @@ describe('docs quote the type-checked examples', () => {
         `a ts block in ${document} does not name the example it quotes:\n${block}`,
       ).toBeDefined();
       const example = readFileSync(`${root}${source}`, 'utf8');
-      expect(example, `${document} quotes lines that are not in ${source}`).toContain(
-        rest.join('\n'),
+      expect(dedent(example), `${document} quotes lines that are not in ${source}`).toContain(
+        dedent(rest.join('\n')),
       );
     }
   });
