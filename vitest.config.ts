@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts'],
+    setupFiles: ['packages/core/test/setup/no-secret-output.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -181,6 +181,26 @@ describe('hostile callbacks during a real sign-in', () => {
     expect(server.counts().token.authorization_code).toBe(1);
   });
 
+  it('a callback with the right state but no code ends the flow with INVALID_RESPONSE', async () => {
+    let page: Promise<Response> | undefined;
+    const error = await authenticate(
+      testProvider(server),
+      options({
+        store: memoryStore(),
+        openUrl: (url) => {
+          const params = new URL(url).searchParams;
+          const callback = new URL(params.get('redirect_uri') as string);
+          callback.searchParams.set('state', params.get('state') as string);
+          callback.searchParams.set('iss', server.issuer);
+          page = fetch(callback);
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(isLatchkeyError(error, 'INVALID_RESPONSE')).toBe(true);
+    expect((await page)?.status).toBe(400);
+    expect(server.counts().token.authorization_code ?? 0).toBe(0);
+  });
+
   it('times out with AUTH_TIMEOUT when no callback comes, and frees the port', async () => {
     let redirect = '';
     const error = await authenticate(

@@ -7,6 +7,7 @@ import { defaultScopeMiddleware } from './default-scope.js';
 import { deviceIntervalMiddleware } from './device-interval.js';
 import { type Fault, FaultInjector } from './faults.js';
 import { type InteractionMode, interactionMiddleware } from './interactions.js';
+import { issuedSecretsMiddleware } from './issued-secrets.js';
 import { allowAnyLoopbackRedirect, LOOPBACK_HOST } from './loopback-redirects.js';
 import { MemoryStore } from './memory-store.js';
 import { providerConfiguration, randomSecret } from './provider-config.js';
@@ -146,6 +147,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     throw error;
   }
   allowAnyLoopbackRedirect(provider);
+  provider.use(issuedSecretsMiddleware());
   provider.use(
     trafficMiddleware({
       counter,

@@ -26,6 +26,7 @@ export {
 export type { Fault, FaultEndpoint, FaultKind } from './faults.js';
 export { FORM_IDS } from './interaction-pages.js';
 export type { InteractionMode } from './interactions.js';
+export { issuedSecrets } from './issued-secrets.js';
 export { API_SCOPES, DEVICE_CODE_GRANT, REGISTERED_REDIRECT_URI } from './provider-config.js';
 export {
   type AuthorizationOutcome,
