@@ -14,7 +14,10 @@ import type { CredentialStore } from './store/types.js';
 
 /** Options of {@link Session.fresh}. */
 export interface FreshOptions {
-  /** Refresh when the access token has less than this left. Default: the session's refresh skew (60 s). */
+  /**
+   * Refresh when the access token has less than this left. Default: the session's
+   * refresh skew (60 s), or half the token's lifetime when that is shorter.
+   */
   minValidityMs?: number;
   /** Aborts waiting for a refresh (the refresh itself still completes for other callers). */
   signal?: AbortSignal;
@@ -85,6 +88,12 @@ function sameToken(a: Credentials, b: Credentials): boolean {
 /** Makes a {@link Session}. */
 export function createSession(init: SessionInit): Session {
   const { provider, store, key, refreshSkewMs } = init;
+  // A token that lives shorter than twice the skew is refreshed at half its lifetime,
+  // not on every call.
+  const skewFor = (c: Credentials): number =>
+    c.expiresAt === undefined
+      ? refreshSkewMs
+      : Math.min(refreshSkewMs, (c.expiresAt - c.obtainedAt) / 2);
   let current = init.credentials;
   let inflight: Promise<Credentials> | undefined;
   const listeners = new Set<(credentials: Credentials) => void>();
@@ -118,7 +127,7 @@ export function createSession(init: SessionInit): Session {
         const stored = await load();
         if (!stored) throw reauth('was removed from the credential store');
         // Another process may have refreshed already: use its result, spend no request.
-        if (!sameToken(stored, current) && (force || !expiresWithin(stored, refreshSkewMs))) {
+        if (!sameToken(stored, current) && (force || !expiresWithin(stored, skewFor(stored)))) {
           emit(init.onEvent, {
             type: 'credentials_adopted',
             providerId: provider.id,
@@ -198,7 +207,7 @@ export function createSession(init: SessionInit): Session {
     },
     current: () => current,
     fresh(options?: FreshOptions) {
-      const min = options?.minValidityMs ?? refreshSkewMs;
+      const min = options?.minValidityMs ?? skewFor(current);
       if (inflight === undefined && !expiresWithin(current, min)) return Promise.resolve(current);
       return refresh(false, options?.signal);
     },

@@ -113,6 +113,29 @@ describe('authorization code flow against oidc-provider', () => {
     expect(isLatchkeyError(error, 'INVALID_GRANT')).toBe(true);
   });
 
+  it('refreshes a short-lived token by itself at half its lifetime, not on every call', async () => {
+    const short = await startAuthServer({ accessTokenTtl: 4 });
+    try {
+      const session = await authenticate(
+        testProvider(short),
+        options({ store: memoryStore(), openUrl: unattendedUser().openUrl }),
+      );
+      const first = session.current();
+      for (let i = 0; i < 50; i += 1) expect(await session.fresh()).toBe(first);
+      expect(short.counts().token.refresh_token ?? 0).toBe(0);
+      // Wait until less than half of the 4 s lifetime is left.
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, (first.expiresAt ?? 0) - 1500 - Date.now())),
+      );
+      const second = await session.fresh();
+      expect(second.accessToken.reveal()).not.toBe(first.accessToken.reveal());
+      expect(second.expiresAt).toBeGreaterThan(Date.now() + 2000);
+      expect(short.counts().token.refresh_token).toBe(1);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('shares one refresh among 100 concurrent fresh() calls', async () => {
     const session = await authenticate(
       testProvider(server),
