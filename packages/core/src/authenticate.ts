@@ -8,18 +8,14 @@ import {
   providerPrefix,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
-import { type EventListener, emit } from './events.js';
-import { type OAuthContext, resolveAuthorizationServer } from './oauth/authorization-server.js';
-import { runDeviceFlow } from './oauth/device-flow.js';
-import type { FlowContext } from './oauth/flow-context.js';
-import { runLoopbackFlow } from './oauth/loopback-flow.js';
-import { type PasteCallback, runPasteFlow } from './oauth/paste-flow.js';
-import { credentialsForNewLogin, type TokenResult } from './oauth/token-requests.js';
-import { type OpenUrl, openSystemBrowser } from './open-url.js';
+import { type EventListener, type EventPayload, emit, type LatchkeyEvent } from './events.js';
+import type { PasteCallback } from './oauth/paste-flow.js';
+import type { OpenUrl } from './open-url.js';
 import type { AuthProvider } from './provider/types.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
+import { createEngine } from './strategies/index.js';
 import { deadline } from './util/abort.js';
 
 /** How the user completes an interactive sign-in. */
@@ -124,30 +120,19 @@ export async function authenticate(
   const wanted = [...new Set([...provider.strategy.scopes, ...(options.scopes ?? [])])];
   const d = deadline(timeoutMs, options.signal);
 
-  let contextPromise: Promise<OAuthContext> | undefined;
-  const context = () => {
-    contextPromise ??= resolveAuthorizationServer(provider, {
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    }).then((ctx) => {
-      emit(options.onEvent, {
-        type: 'discovery_completed',
-        providerId: provider.id,
-        issuer: ctx.as.issuer,
-      });
-      return ctx;
-    });
-    contextPromise.catch(() => {
-      contextPromise = undefined;
-    });
-    return contextPromise;
-  };
+  const report = (event: EventPayload) =>
+    emit(options.onEvent, { ...event, providerId: provider.id } as LatchkeyEvent);
+  const engine = createEngine(provider, {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    emit: report,
+  });
   const sessionFor = (credentials: Credentials) =>
     createSession({
       provider,
       store,
       key: credentialKey(provider.id, credentials.account),
       credentials,
-      context,
+      engine,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       refreshSkewMs,
       lockTimeoutMs: 30_000,
@@ -192,8 +177,13 @@ export async function authenticate(
             return sessionFor(again);
           }
         }
-        const ctx = await context();
-        const credentials = await signIn(ctx, provider, options, wanted, stored, d.signal);
+        const credentials = await engine.signIn({
+          options,
+          scopes: wanted,
+          ...(stored ? { previous: stored } : {}),
+          signal: d.signal,
+          emit: report,
+        });
         if (options.account !== undefined && credentials.account !== options.account) {
           throw new LatchkeyError(
             'ACCOUNT_MISMATCH',
@@ -220,50 +210,4 @@ export async function authenticate(
   } finally {
     d.dispose();
   }
-}
-
-async function signIn(
-  ctx: OAuthContext,
-  provider: AuthProvider,
-  options: AuthenticateOptions,
-  scopes: readonly string[],
-  previous: Credentials | undefined,
-  signal: AbortSignal,
-): Promise<Credentials> {
-  const openUrl = options.openUrl ?? openSystemBrowser;
-  const flow: FlowContext = {
-    context: ctx,
-    scopes,
-    params:
-      provider.strategy.authorizationParams?.({
-        hasRefreshToken: previous?.refreshToken !== undefined,
-        ...(options.account !== undefined ? { account: options.account } : {}),
-        scopes,
-      }) ?? {},
-    signal,
-    emit: (event) =>
-      emit(options.onEvent, { ...event, providerId: provider.id } as Parameters<EventListener>[0]),
-    openUrl: async (url) => {
-      try {
-        await openUrl(url);
-      } catch (error) {
-        if (error instanceof LatchkeyError) throw error;
-        throw new LatchkeyError('OPEN_URL_FAILED', 'The browser could not be opened for sign-in.', {
-          cause: error instanceof Error ? new Error(error.message) : undefined,
-        });
-      }
-    },
-  };
-  let token: TokenResult;
-  switch (options.flow ?? 'loopback') {
-    case 'device':
-      token = await runDeviceFlow(flow);
-      break;
-    case 'paste':
-      token = await runPasteFlow(flow, options.paste as PasteCallback);
-      break;
-    default:
-      token = await runLoopbackFlow(flow);
-  }
-  return credentialsForNewLogin(ctx, token, scopes, signal);
 }

@@ -45,6 +45,13 @@ export type LatchkeyEvent =
   | (EventBase & { type: 'credentials_dropped'; account: string; reason: LatchkeyErrorCode })
   | (EventBase & { type: 'logged_out'; account: string; revoked: boolean });
 
+/** An event without its `providerId`, as a flow reports it before the id is added. */
+export type EventPayload = LatchkeyEvent extends infer E
+  ? E extends LatchkeyEvent
+    ? Omit<E, 'providerId'>
+    : never
+  : never;
+
 /** A listener for {@link LatchkeyEvent}s. */
 export type EventListener = (event: LatchkeyEvent) => void;
 

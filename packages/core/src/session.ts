@@ -7,10 +7,9 @@ import {
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
 import { type EventListener, emit } from './events.js';
-import type { OAuthContext } from './oauth/authorization-server.js';
-import { refreshCredentials, revokeCredentials } from './oauth/token-requests.js';
 import type { AuthProvider } from './provider/types.js';
 import type { CredentialStore } from './store/types.js';
+import type { StrategyEngine } from './strategies/engine.js';
 
 /** Options of {@link Session.fresh}. */
 export interface FreshOptions {
@@ -75,7 +74,7 @@ export interface SessionInit {
   store: CredentialStore;
   key: string;
   credentials: Credentials;
-  context: () => Promise<OAuthContext>;
+  engine: StrategyEngine;
   onEvent?: EventListener;
   refreshSkewMs: number;
   lockTimeoutMs: number;
@@ -137,7 +136,7 @@ export function createSession(init: SessionInit): Session {
         }
         let next: Credentials;
         try {
-          next = await refreshCredentials(await init.context(), stored, signal);
+          next = await init.engine.refresh(stored, signal);
         } catch (error) {
           if (
             error instanceof LatchkeyError &&
@@ -226,7 +225,7 @@ export function createSession(init: SessionInit): Session {
           let revoked = false;
           let revocationError: LatchkeyError | undefined;
           try {
-            revoked = await revokeCredentials(await init.context(), stored, options?.signal);
+            revoked = await init.engine.revoke(stored, options?.signal);
           } catch (error) {
             revocationError =
               error instanceof LatchkeyError

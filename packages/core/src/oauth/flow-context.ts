@@ -1,8 +1,5 @@
-import type { LatchkeyEvent } from '../events.js';
+import type { EventPayload } from '../events.js';
 import type { OAuthContext } from './authorization-server.js';
-
-/** Distributes `Omit` over a union. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What an interactive flow needs from `authenticate()`. */
 export interface FlowContext {
@@ -14,7 +11,7 @@ export interface FlowContext {
   /** Aborts on cancel or timeout. */
   readonly signal: AbortSignal;
   /** Reports progress (the provider id is added). */
-  emit(event: DistributiveOmit<LatchkeyEvent, 'providerId'>): void;
+  emit(event: EventPayload): void;
   /** Opens a URL in the user's browser. */
   openUrl(url: string): Promise<void>;
 }

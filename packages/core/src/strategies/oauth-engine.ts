@@ -1,0 +1,86 @@
+import { LatchkeyError } from '../errors.js';
+import { type OAuthContext, resolveAuthorizationServer } from '../oauth/authorization-server.js';
+import { runDeviceFlow } from '../oauth/device-flow.js';
+import type { FlowContext } from '../oauth/flow-context.js';
+import { runLoopbackFlow } from '../oauth/loopback-flow.js';
+import { type PasteCallback, runPasteFlow } from '../oauth/paste-flow.js';
+import {
+  credentialsForNewLogin,
+  refreshCredentials,
+  revokeCredentials,
+  type TokenResult,
+} from '../oauth/token-requests.js';
+import { openSystemBrowser } from '../open-url.js';
+import type { AuthProvider, OAuthStrategy } from '../provider/types.js';
+import type { EngineOptions, StrategyEngine } from './engine.js';
+
+/** The engine of the `oauth` strategy: authorization code + PKCE, refresh, revocation. */
+export function oauthEngine(provider: AuthProvider, options: EngineOptions): StrategyEngine {
+  const strategy = provider.strategy as OAuthStrategy;
+  let contextPromise: Promise<OAuthContext> | undefined;
+  // Discovery runs once per engine, on first need, and again after a failure.
+  const context = (): Promise<OAuthContext> => {
+    contextPromise ??= resolveAuthorizationServer(provider, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }).then((ctx) => {
+      options.emit({ type: 'discovery_completed', issuer: ctx.as.issuer });
+      return ctx;
+    });
+    contextPromise.catch(() => {
+      contextPromise = undefined;
+    });
+    return contextPromise;
+  };
+
+  return {
+    async signIn(request) {
+      const ctx = await context();
+      const host = request.options;
+      const openUrl = host.openUrl ?? openSystemBrowser;
+      const flow: FlowContext = {
+        context: ctx,
+        scopes: request.scopes,
+        params:
+          strategy.authorizationParams?.({
+            hasRefreshToken: request.previous?.refreshToken !== undefined,
+            ...(host.account !== undefined ? { account: host.account } : {}),
+            scopes: request.scopes,
+          }) ?? {},
+        signal: request.signal,
+        emit: request.emit,
+        openUrl: async (url) => {
+          try {
+            await openUrl(url);
+          } catch (error) {
+            if (error instanceof LatchkeyError) throw error;
+            throw new LatchkeyError(
+              'OPEN_URL_FAILED',
+              'The browser could not be opened for sign-in.',
+              {
+                cause: error instanceof Error ? new Error(error.message) : undefined,
+              },
+            );
+          }
+        },
+      };
+      let token: TokenResult;
+      switch (host.flow ?? 'loopback') {
+        case 'device':
+          token = await runDeviceFlow(flow);
+          break;
+        case 'paste':
+          token = await runPasteFlow(flow, host.paste as PasteCallback);
+          break;
+        default:
+          token = await runLoopbackFlow(flow);
+      }
+      return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
+    },
+    async refresh(current, signal) {
+      return refreshCredentials(await context(), current, signal);
+    },
+    async revoke(current, signal) {
+      return revokeCredentials(await context(), current, signal);
+    },
+  };
+}
