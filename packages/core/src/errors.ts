@@ -48,7 +48,37 @@ export type LatchkeyErrorCode =
   /** A credential store lock could not be taken in time. */
   | 'STORE_LOCKED'
   /** A credential store could not read or write its files. */
-  | 'STORE_IO';
+  | 'STORE_IO'
+  /** An MCP server recipe is invalid; the message names the field. */
+  | 'SERVER_CONFIG'
+  /** An MCP server process could not be started; the message names the command. */
+  | 'SERVER_SPAWN_FAILED'
+  /** An MCP server exited unexpectedly; the message carries its last stderr lines, masked. */
+  | 'SERVER_EXITED'
+  /** A request was in flight while the server restarted with new credentials; send it again. */
+  | 'SERVER_RESTARTED'
+  /** The credentials lack a value an MCP server recipe needs. */
+  | 'MISSING_CREDENTIAL'
+  /** The credentials were not granted a scope an MCP server or resource needs. */
+  | 'INSUFFICIENT_SCOPE'
+  /** A server kept answering 401 after a fresh authorization; Latchkey stopped instead of looping. */
+  | 'UNAUTHORIZED_LOOP'
+  /** A `WWW-Authenticate` header could not be parsed. */
+  | 'INVALID_CHALLENGE'
+  /** Protected resource metadata names another resource than the MCP server (RFC 9728). */
+  | 'RESOURCE_MISMATCH'
+  /** The authorization server does not advertise PKCE with S256, so Latchkey will not use it. */
+  | 'PKCE_UNSUPPORTED'
+  /** Client registration (dynamic or by metadata document) failed, or no way to identify the client exists. */
+  | 'REGISTRATION_FAILED'
+  /** Browser sign-in ended without every value the provider needs; the message names what is missing. */
+  | 'EXTRACTION_FAILED'
+  /** The service rejected the credentials found after sign-in. */
+  | 'INVALID_CREDENTIALS'
+  /** No installed Chrome, Chromium, Edge or Brave was found; the message lists where Latchkey looked. */
+  | 'BROWSER_NOT_FOUND'
+  /** The browser could not be started or connected to. */
+  | 'BROWSER_LAUNCH_FAILED';
 
 const CODES: ReadonlySet<string> = new Set<LatchkeyErrorCode>([
   'PROVIDER_CONFIG',
@@ -74,6 +104,21 @@ const CODES: ReadonlySet<string> = new Set<LatchkeyErrorCode>([
   'STORE_CORRUPT',
   'STORE_LOCKED',
   'STORE_IO',
+  'SERVER_CONFIG',
+  'SERVER_SPAWN_FAILED',
+  'SERVER_EXITED',
+  'SERVER_RESTARTED',
+  'MISSING_CREDENTIAL',
+  'INSUFFICIENT_SCOPE',
+  'UNAUTHORIZED_LOOP',
+  'INVALID_CHALLENGE',
+  'RESOURCE_MISMATCH',
+  'PKCE_UNSUPPORTED',
+  'REGISTRATION_FAILED',
+  'EXTRACTION_FAILED',
+  'INVALID_CREDENTIALS',
+  'BROWSER_NOT_FOUND',
+  'BROWSER_LAUNCH_FAILED',
 ]);
 
 /** Options of {@link LatchkeyError}. */

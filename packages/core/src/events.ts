@@ -1,4 +1,7 @@
+import type { BrowserEvent } from './browser/events.js';
 import type { LatchkeyErrorCode } from './errors.js';
+import type { McpEvent } from './mcp/events.js';
+import type { ServerEvent } from './server/events.js';
 
 /** Fields every event carries. */
 export interface EventBase {
@@ -10,7 +13,10 @@ export interface EventBase {
  * Progress reported through the `onEvent` option, so a host can show what is
  * happening. Events never carry secret values: no tokens, codes, verifiers or cookies.
  */
-export type LatchkeyEvent =
+export type LatchkeyEvent = OAuthEvent | McpEvent | BrowserEvent | ServerEvent;
+
+/** Progress of sign-in, refresh and logout. */
+export type OAuthEvent =
   | (EventBase & { type: 'credentials_reused'; account: string })
   | (EventBase & { type: 'discovery_completed'; issuer: string })
   | (EventBase & { type: 'authorization_url_opened'; url: string })
@@ -45,12 +51,13 @@ export type LatchkeyEvent =
   | (EventBase & { type: 'credentials_dropped'; account: string; reason: LatchkeyErrorCode })
   | (EventBase & { type: 'logged_out'; account: string; revoked: boolean });
 
-/** An event without its `providerId`, as a flow reports it before the id is added. */
-export type EventPayload = LatchkeyEvent extends infer E
-  ? E extends LatchkeyEvent
-    ? Omit<E, 'providerId'>
-    : never
-  : never;
+/** A provider's event without its `providerId`, as a flow reports it before the id is added. */
+export type EventPayload =
+  Exclude<LatchkeyEvent, ServerEvent> extends infer E
+    ? E extends LatchkeyEvent
+      ? Omit<E, 'providerId'>
+      : never
+    : never;
 
 /** A listener for {@link LatchkeyEvent}s. */
 export type EventListener = (event: LatchkeyEvent) => void;

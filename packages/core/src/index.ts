@@ -1,4 +1,5 @@
 export { type AuthenticateOptions, authenticate, type SignInFlow } from './authenticate.js';
+export type { BrowserEvent } from './browser/events.js';
 export type { Credentials, Metadata } from './credentials.js';
 export {
   isLatchkeyError,
@@ -6,7 +7,8 @@ export {
   type LatchkeyErrorCode,
   type LatchkeyErrorOptions,
 } from './errors.js';
-export type { EventBase, EventListener, LatchkeyEvent } from './events.js';
+export type { EventBase, EventListener, LatchkeyEvent, OAuthEvent } from './events.js';
+export type { McpEvent } from './mcp/events.js';
 export {
   type AuthorizationRequest,
   type AuthorizationRequestOptions,
@@ -55,6 +57,7 @@ export type {
   TokenExchangeProxy,
 } from './provider/types.js';
 export { Secret } from './secret.js';
+export type { ServerEvent } from './server/events.js';
 export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
 export { memoryStore } from './store/memory-store.js';
