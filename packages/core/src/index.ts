@@ -16,6 +16,9 @@ export {
   validateCallback,
 } from './oauth/authorization-request.js';
 export {
+  type ContextOptions,
+  createOAuthContext,
+  type FlowSettings,
   type OAuthContext,
   type RequestOptions,
   type ResolveOptions,

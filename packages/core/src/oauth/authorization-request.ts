@@ -59,7 +59,7 @@ export async function createAuthorizationRequest(
       'The authorization server has no authorization endpoint.',
     );
   }
-  const scopes = [...(options.scopes ?? context.strategy.scopes)];
+  const scopes = [...(options.scopes ?? context.settings.scopes)];
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
   const state = options.state ?? oauth.generateRandomState();
@@ -71,7 +71,7 @@ export async function createAuthorizationRequest(
   url.searchParams.set('redirect_uri', options.redirectUri);
   url.searchParams.set('response_type', 'code');
   if (scopes.length > 0)
-    url.searchParams.set('scope', scopes.join(context.strategy.scopeSeparator));
+    url.searchParams.set('scope', scopes.join(context.settings.scopeSeparator));
   url.searchParams.set('state', state);
   url.searchParams.set('code_challenge', codeChallenge);
   url.searchParams.set('code_challenge_method', 'S256');

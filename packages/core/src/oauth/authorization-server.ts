@@ -1,6 +1,12 @@
 import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../errors.js';
-import type { AuthProvider, OAuthStrategy } from '../provider/types.js';
+import type {
+  AuthProvider,
+  ClientAuthentication,
+  MappedTokenResponse,
+  RedirectOptions,
+  TokenExchangeProxy,
+} from '../provider/types.js';
 import type { JsonObject } from '../store/types.js';
 import { endpointProblem, isInsecureLoopback } from '../util/url.js';
 import { toLatchkeyError } from './errors.js';
@@ -11,13 +17,34 @@ export interface TokenResponseExtras {
   metadata: Record<string, string | number | boolean>;
 }
 
+/** How the flows talk to an authorization server: the client, scopes, redirect, extra parameters. */
+export interface FlowSettings {
+  /** The OAuth client id. */
+  readonly clientId: string;
+  /** How the client authenticates at the token endpoint. */
+  readonly clientAuthentication: ClientAuthentication;
+  /** A token-exchange proxy that holds the client secret. */
+  readonly tokenExchange?: TokenExchangeProxy;
+  /** Default scopes. */
+  readonly scopes: readonly string[];
+  /** What joins scopes. */
+  readonly scopeSeparator: string;
+  /** The loopback redirect's port and path. */
+  readonly redirect: Readonly<RedirectOptions>;
+  /** Rewrites non-standard token responses. */
+  readonly mapTokenResponse?: (body: JsonObject, status: number) => MappedTokenResponse;
+  /** Parameters sent with every token request (for example RFC 8707 `resource`). */
+  readonly tokenParams?: Readonly<Record<string, string>>;
+}
+
 /**
  * Everything needed to talk to one provider's authorization server: its metadata,
  * the client, and how requests are sent. Made by {@link resolveAuthorizationServer}.
  */
 export interface OAuthContext {
   readonly provider: AuthProvider;
-  readonly strategy: OAuthStrategy;
+  /** The client and flow settings. */
+  readonly settings: FlowSettings;
   /** The authorization server's metadata (discovered, then overridden by static endpoints). */
   readonly as: oauth.AuthorizationServer;
   /** The metadata used for token requests: the token endpoint is the proxy when one is set. */
@@ -97,7 +124,7 @@ async function discover(
   );
 }
 
-function checkEndpoints(as: oauth.AuthorizationServer): void {
+function checkEndpoints(as: oauth.AuthorizationServer, allowHttpLoopback: boolean): void {
   const fields = [
     'authorization_endpoint',
     'token_endpoint',
@@ -108,7 +135,8 @@ function checkEndpoints(as: oauth.AuthorizationServer): void {
   for (const field of fields) {
     const value = as[field];
     if (value === undefined) continue;
-    const problem = typeof value === 'string' ? endpointProblem(value) : 'is not a string';
+    const problem =
+      typeof value === 'string' ? endpointProblem(value, allowHttpLoopback) : 'is not a string';
     if (problem) {
       throw new LatchkeyError(
         'INSECURE_ENDPOINT',
@@ -149,28 +177,51 @@ export async function resolveAuthorizationServer(
     ...(e.deviceAuthorization ? { device_authorization_endpoint: e.deviceAuthorization } : {}),
     ...(e.userinfo ? { userinfo_endpoint: e.userinfo } : {}),
   };
-  checkEndpoints(as);
-  const tokenAs: oauth.AuthorizationServer = strategy.tokenExchange
-    ? { ...as, token_endpoint: strategy.tokenExchange.url }
+  return createOAuthContext(provider, as, strategy, { fetch: fetchImpl, allowHttpLoopback: true });
+}
+
+/** Options of {@link createOAuthContext}. */
+export interface ContextOptions {
+  /** The `fetch` used for every request. */
+  fetch: typeof fetch;
+  /** Whether plain http is allowed on loopback hosts (development). */
+  allowHttpLoopback: boolean;
+}
+
+/**
+ * Makes an {@link OAuthContext} from known metadata, after checking that every
+ * endpoint is https (or loopback http when allowed).
+ */
+export function createOAuthContext(
+  provider: AuthProvider,
+  as: oauth.AuthorizationServer,
+  settings: FlowSettings,
+  options: ContextOptions,
+): OAuthContext {
+  checkEndpoints(as, options.allowHttpLoopback);
+  const fetchImpl = options.fetch;
+  const tokenAs: oauth.AuthorizationServer = settings.tokenExchange
+    ? { ...as, token_endpoint: settings.tokenExchange.url }
     : as;
-  const auth = strategy.clientAuthentication;
+  const auth = settings.clientAuthentication;
   const clientAuth =
-    strategy.tokenExchange || auth.method === 'none'
+    settings.tokenExchange || auth.method === 'none'
       ? oauth.None()
       : auth.method === 'client_secret_post'
         ? oauth.ClientSecretPost(auth.clientSecret.reveal())
         : oauth.ClientSecretBasic(auth.clientSecret.reveal());
-  const client: oauth.Client = { client_id: strategy.clientId };
+  const client: oauth.Client = { client_id: settings.clientId };
 
   const requestOptions = (url: string | undefined, signal?: AbortSignal): RequestOptions => ({
     [oauth.customFetch]: fetchImpl,
-    [oauth.allowInsecureRequests]: url !== undefined && isInsecureLoopback(url),
+    [oauth.allowInsecureRequests]:
+      options.allowHttpLoopback && url !== undefined && isInsecureLoopback(url),
     ...(signal ? { signal } : {}),
   });
 
   const tokenRequestOptions = (signal?: AbortSignal) => {
     const extras: TokenResponseExtras = { secrets: {}, metadata: {} };
-    const map = strategy.mapTokenResponse;
+    const map = settings.mapTokenResponse;
     const tokenFetch: typeof fetch = map
       ? async (input, init) => {
           const response = await fetchImpl(input, init);
@@ -197,6 +248,7 @@ export async function resolveAuthorizationServer(
       options: {
         ...requestOptions(tokenAs.token_endpoint, signal),
         [oauth.customFetch]: tokenFetch,
+        ...(settings.tokenParams ? { additionalParameters: { ...settings.tokenParams } } : {}),
       },
       extras,
     };
@@ -204,7 +256,7 @@ export async function resolveAuthorizationServer(
 
   return {
     provider,
-    strategy,
+    settings,
     as,
     tokenAs,
     client,

@@ -2,8 +2,8 @@ import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../errors.js';
 import { sleep } from '../util/abort.js';
 import { toLatchkeyError } from './errors.js';
-import type { FlowContext } from './flow-context.js';
-import { result, type TokenResult } from './token-requests.js';
+import type { FlowContext, FlowResult } from './flow-context.js';
+import { result } from './token-requests.js';
 
 /**
  * The device authorization grant for hosts without a usable browser: the user
@@ -12,8 +12,9 @@ import { result, type TokenResult } from './token-requests.js';
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628 OAuth 2.0 Device Authorization Grant
  */
-export async function runDeviceFlow(flow: FlowContext): Promise<TokenResult> {
-  const { context, signal } = flow;
+export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
+  const { signal } = flow;
+  const context = await flow.contextFor(undefined);
   const endpoint = context.as.device_authorization_endpoint;
   if (!endpoint) {
     throw new LatchkeyError(
@@ -22,7 +23,7 @@ export async function runDeviceFlow(flow: FlowContext): Promise<TokenResult> {
     );
   }
   const params: Record<string, string> = {};
-  if (flow.scopes.length > 0) params.scope = flow.scopes.join(context.strategy.scopeSeparator);
+  if (flow.scopes.length > 0) params.scope = flow.scopes.join(context.settings.scopeSeparator);
   let device: oauth.DeviceAuthorizationResponse;
   try {
     const response = await oauth.deviceAuthorizationRequest(
@@ -63,10 +64,8 @@ export async function runDeviceFlow(flow: FlowContext): Promise<TokenResult> {
         device.device_code,
         options,
       );
-      return result(
-        await oauth.processDeviceCodeResponse(context.tokenAs, context.client, response),
-        extras,
-      );
+      const body = await oauth.processDeviceCodeResponse(context.tokenAs, context.client, response);
+      return { token: result(body, extras), context };
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError) {
         if (error.error === 'authorization_pending') continue;

@@ -2,9 +2,9 @@ import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../errors.js';
 import { raceAbort } from '../util/abort.js';
 import { createAuthorizationRequest, validateCallback } from './authorization-request.js';
-import type { FlowContext } from './flow-context.js';
+import type { FlowContext, FlowResult } from './flow-context.js';
 import { startLoopbackListener } from './loopback-listener.js';
-import { exchangeAuthorizationCode, type TokenResult } from './token-requests.js';
+import { exchangeAuthorizationCode } from './token-requests.js';
 
 /**
  * The interactive flow: a loopback listener, the authorization URL opened in the
@@ -12,16 +12,17 @@ import { exchangeAuthorizationCode, type TokenResult } from './token-requests.js
  *
  * @see https://www.rfc-editor.org/rfc/rfc8252 OAuth 2.0 for Native Apps
  */
-export async function runLoopbackFlow(flow: FlowContext): Promise<TokenResult> {
-  const { context, signal } = flow;
+export async function runLoopbackFlow(flow: FlowContext): Promise<FlowResult> {
+  const { signal } = flow;
   const state = oauth.generateRandomState();
   const listener = await startLoopbackListener({
-    port: context.strategy.redirect.port,
-    path: context.strategy.redirect.path,
+    port: flow.redirect.port,
+    path: flow.redirect.path,
     state,
     onRejected: (reason) => flow.emit({ type: 'callback_rejected', reason }),
   });
   try {
+    const context = await flow.contextFor(listener.redirectUri);
     const request = await createAuthorizationRequest(context, {
       redirectUri: listener.redirectUri,
       scopes: flow.scopes,
@@ -37,7 +38,7 @@ export async function runLoopbackFlow(flow: FlowContext): Promise<TokenResult> {
       const params = validateCallback(context, request, accepted.url);
       const token = await exchangeAuthorizationCode(context, request, params, signal);
       accepted.respond({ ok: true });
-      return token;
+      return { token, context };
     } catch (error) {
       accepted.respond({
         ok: false,

@@ -3,8 +3,8 @@ import { LatchkeyError } from '../errors.js';
 import { raceAbort } from '../util/abort.js';
 import { parseUrl } from '../util/url.js';
 import { createAuthorizationRequest, validateCallback } from './authorization-request.js';
-import type { FlowContext } from './flow-context.js';
-import { exchangeAuthorizationCode, type TokenResult } from './token-requests.js';
+import type { FlowContext, FlowResult } from './flow-context.js';
+import { exchangeAuthorizationCode } from './token-requests.js';
 
 /**
  * Asks the host for the URL the browser was redirected to. It shows `url` to the user
@@ -29,11 +29,11 @@ async function freePort(): Promise<number> {
  * containers): the user opens the URL anywhere, and pastes back the address the
  * browser ended on, which carries the code.
  */
-export async function runPasteFlow(flow: FlowContext, paste: PasteCallback): Promise<TokenResult> {
-  const { context, signal } = flow;
-  const redirect = context.strategy.redirect;
+export async function runPasteFlow(flow: FlowContext, paste: PasteCallback): Promise<FlowResult> {
+  const { signal, redirect } = flow;
   const port = redirect.port || (await freePort());
   const redirectUri = `http://127.0.0.1:${port}${redirect.path}`;
+  const context = await flow.contextFor(redirectUri);
   const request = await createAuthorizationRequest(context, {
     redirectUri,
     scopes: flow.scopes,
@@ -54,5 +54,5 @@ export async function runPasteFlow(flow: FlowContext, paste: PasteCallback): Pro
   }
   flow.emit({ type: 'callback_received' });
   const params = validateCallback(context, request, url);
-  return exchangeAuthorizationCode(context, request, params, signal);
+  return { token: await exchangeAuthorizationCode(context, request, params, signal), context };
 }

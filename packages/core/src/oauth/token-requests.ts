@@ -68,7 +68,7 @@ function grantedScopes(
   fallback: readonly string[],
 ): string[] {
   if (scope === undefined) return [...fallback];
-  const separator = context.strategy.scopeSeparator;
+  const separator = context.settings.scopeSeparator;
   return scope
     .split(/\s+/)
     .flatMap((s) => s.split(separator))

@@ -1,14 +1,11 @@
 import { LatchkeyError } from '../errors.js';
 import { type OAuthContext, resolveAuthorizationServer } from '../oauth/authorization-server.js';
-import { runDeviceFlow } from '../oauth/device-flow.js';
 import type { FlowContext } from '../oauth/flow-context.js';
-import { runLoopbackFlow } from '../oauth/loopback-flow.js';
-import { type PasteCallback, runPasteFlow } from '../oauth/paste-flow.js';
+import { runFlow } from '../oauth/run-flow.js';
 import {
   credentialsForNewLogin,
   refreshCredentials,
   revokeCredentials,
-  type TokenResult,
 } from '../oauth/token-requests.js';
 import { openSystemBrowser } from '../open-url.js';
 import type { AuthProvider, OAuthStrategy } from '../provider/types.js';
@@ -38,7 +35,8 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
       const host = request.options;
       const openUrl = host.openUrl ?? openSystemBrowser;
       const flow: FlowContext = {
-        context: ctx,
+        redirect: strategy.redirect,
+        contextFor: async () => ctx,
         scopes: request.scopes,
         params:
           strategy.authorizationParams?.({
@@ -63,17 +61,7 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
           }
         },
       };
-      let token: TokenResult;
-      switch (host.flow ?? 'loopback') {
-        case 'device':
-          token = await runDeviceFlow(flow);
-          break;
-        case 'paste':
-          token = await runPasteFlow(flow, host.paste as PasteCallback);
-          break;
-        default:
-          token = await runLoopbackFlow(flow);
-      }
+      const { token } = await runFlow(flow, host.flow, host.paste);
       return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
     },
     async refresh(current, signal) {

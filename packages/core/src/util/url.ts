@@ -16,17 +16,20 @@ export function parseUrl(value: string): URL | undefined {
 
 /**
  * Why `value` may not be used as a protocol endpoint, or `undefined` when it may:
- * it must be an absolute `https:` URL, or `http:` on a loopback host, without a fragment.
+ * it must be an absolute `https:` URL, or `http:` on a loopback host (when allowed),
+ * without a fragment.
  */
-export function endpointProblem(value: string): string | undefined {
+export function endpointProblem(value: string, allowHttpLoopback = true): string | undefined {
   const url = parseUrl(value);
   if (!url) return 'is not an absolute URL';
   if (url.hash) return 'must not contain a fragment';
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') {
-    return isLoopbackHost(url.hostname)
+    if (!isLoopbackHost(url.hostname))
+      return 'uses plain http on a host that is not loopback; use https';
+    return allowHttpLoopback
       ? undefined
-      : 'uses plain http on a host that is not loopback; use https';
+      : 'uses plain http; it is allowed on loopback hosts only with the development switch';
   }
   return `uses the unsupported scheme ${url.protocol}`;
 }
