@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Tests run against the source of the workspace packages, not their builds.
+    alias: {
+      '@latchkey/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+      '@latchkey/browser-extract': fileURLToPath(
+        new URL('./packages/browser-extract/src/index.ts', import.meta.url),
+      ),
+    },
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     setupFiles: ['packages/core/test/setup/no-secret-output.ts'],

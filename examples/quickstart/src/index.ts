@@ -1,20 +1,27 @@
-// Quickstart: sign in to an OAuth server, keep the login, refresh it.
+// Quickstart: sign in to an OAuth server, keep the login, run an MCP server with it
+// while the token is refreshed under it, refresh, log out.
 //
 // It runs against an authorization server embedded in this program (oidc-provider on
 // 127.0.0.1), so it needs no account anywhere. With a desktop, your browser opens on
 // its login page (any user name and password work). Without one, or with
-// `--unattended`, a scripted user completes the sign-in.
+// `--unattended`, a scripted user completes the sign-in. Access tokens live 10 s here,
+// so the refresh that reaches the MCP server happens while you watch.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   authenticate,
   type Credentials,
   defineProvider,
+  defineServer,
   fileStore,
   type LatchkeyEvent,
+  type LaunchedServer,
+  launchServer,
   openSystemBrowser,
+  type ServerEvent,
 } from '@latchkey/core';
 import { completeAuthorization, startAuthServer } from '@latchkey/testkit';
 
@@ -43,8 +50,21 @@ function describeEvent(event: LatchkeyEvent): string {
   }
 }
 
+/** Resolves on the first event of `type`; rejects after `ms`. */
+function nextEvent(server: LaunchedServer, type: ServerEvent['type'], ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${ms} ms`)), ms);
+    const stop = server.onEvent((event) => {
+      if (event.type !== type) return;
+      clearTimeout(timer);
+      stop();
+      resolve();
+    });
+  });
+}
+
 const server = await startAuthServer({
-  accessTokenTtl: 120,
+  accessTokenTtl: 10,
   interaction: unattended ? 'auto' : 'form',
 });
 const directory = await mkdtemp(join(tmpdir(), 'latchkey-quickstart-'));
@@ -90,7 +110,54 @@ try {
   const again = await authenticate(provider, { store, interactive: false });
   console.log(`\nSecond authenticate(): reused ${again.account}, no browser opened.`);
 
-  // 5. fresh() returns valid credentials, refreshing ahead of expiry. Force one now.
+  // 5. Run an MCP server with the login. The recipe says how the token reaches it:
+  //    here a file (0600, in a private 0700 directory) named by an environment variable.
+  const whoami = defineServer({
+    id: 'whoami',
+    name: 'Demo whoami server',
+    transport: {
+      kind: 'stdio',
+      command: process.execPath,
+      args: [
+        '--import',
+        import.meta.resolve('tsx'),
+        fileURLToPath(new URL('./demo-server.ts', import.meta.url)),
+      ],
+    },
+    credentials: ['accessToken'],
+    refresh: 'restart',
+    inject: (credentials, context) => ({
+      files: { token: credentials.accessToken },
+      env: { DEMO_TOKEN_FILE: context.path('token') },
+    }),
+  });
+  console.log('\nLaunching an MCP server with the login:');
+  const launched = await launchServer(whoami, session, {
+    onEvent: (event) => {
+      if (event.type !== 'server_stderr') console.log(`  · ${event.type.replaceAll('_', ' ')}`);
+    },
+  });
+  const askWhoami = async () => {
+    const result = await launched.client.callTool({ name: 'whoami' });
+    return (result.content as { text: string }[])[0]?.text;
+  };
+  console.log(
+    `the server got token ${await askWhoami()}; the session holds ${fingerprint(session.current())}`,
+  );
+
+  // Halfway through the token's 10 s, Latchkey refreshes it, rewrites the file and
+  // restarts the server, before the old token expires. The same client keeps working.
+  const oldExpiry = session.current().expiresAt ?? 0;
+  console.log('\nWaiting for the token to come close to expiry...');
+  await nextEvent(launched, 'server_credentials_updated', 30_000);
+  const margin = ((oldExpiry - Date.now()) / 1000).toFixed(1);
+  console.log(
+    `the server got token ${await askWhoami()}; the session holds ${fingerprint(session.current())}`,
+  );
+  console.log(`(the server restarted ${margin} s before the old token expired)`);
+  await launched.close();
+
+  // 6. fresh() returns valid credentials, refreshing ahead of expiry. Force one now.
   console.log('\nForcing a refresh:');
   const after = await session.refresh();
   console.log(`access token fingerprint: ${fingerprint(before)} -> ${fingerprint(after)}`);
@@ -99,7 +166,7 @@ try {
   );
   console.log(`expires at: ${new Date(after.expiresAt ?? 0).toISOString()}`);
 
-  // 6. Log out: revoke at the server, then delete locally.
+  // 7. Log out: revoke at the server, then delete locally.
   const result = await session.logout();
   console.log(`\nLogged out (revoked at the server: ${result.revoked}).`);
   console.log('\nDemo finished.');

@@ -1,3 +1,4 @@
+import type { BrowserDriver } from './browser/types.js';
 import {
   type Credentials,
   coversScopes,
@@ -51,6 +52,11 @@ export interface AuthenticateOptions {
   onEvent?: EventListener;
   /** The `fetch` used for every request to the authorization server. */
   fetch?: typeof fetch;
+  /**
+   * Opens the sign-in window for providers of the `browser` strategy: `puppeteerDriver()`
+   * from `@latchkey/browser-extract`, or the host's own driver. Needed only to sign in.
+   */
+  browser?: BrowserDriver;
   /** How long before expiry the session refreshes. Default 60 s. */
   refreshSkewMs?: number;
 }
@@ -123,9 +129,62 @@ export async function authenticate(
   const report = (event: EventPayload) =>
     emit(options.onEvent, { ...event, providerId: provider.id } as LatchkeyEvent);
   const engine = createEngine(provider, {
+    store,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     emit: report,
   });
+  // Signs in (the caller holds the login lock), checks the account, and stores the result.
+  const signInAndStore = async (
+    scopes: readonly string[],
+    previous: Credentials | undefined,
+    signal: AbortSignal,
+  ): Promise<Credentials> => {
+    const credentials = await engine.signIn({
+      options,
+      scopes,
+      ...(previous ? { previous } : {}),
+      signal,
+      emit: report,
+    });
+    if (options.account !== undefined && credentials.account !== options.account) {
+      throw new LatchkeyError(
+        'ACCOUNT_MISMATCH',
+        `You signed in to ${provider.name} as ${credentials.account}, but ${options.account} was asked for. Sign in again with that account.`,
+      );
+    }
+    await store.set(
+      credentialKey(provider.id, credentials.account),
+      credentialsToRecord(credentials),
+    );
+    report({ type: 'login_completed', account: credentials.account, scopes: credentials.scopes });
+    return credentials;
+  };
+  const loginRequired = () =>
+    new LatchkeyError(
+      'LOGIN_REQUIRED',
+      `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
+    );
+  // A later sign-in for a session (step-up, a revoked grant): same options, new deadline.
+  const reauthenticate = async (
+    scopes: readonly string[],
+    previous: Credentials,
+    signal: AbortSignal | undefined,
+  ): Promise<Credentials> => {
+    if (options.interactive === false && engine.needsUser) throw loginRequired();
+    const again = deadline(timeoutMs, signal);
+    try {
+      return await store.lock(
+        `login/${provider.id}`,
+        () => signInAndStore([...new Set([...wanted, ...scopes])], previous, again.signal),
+        { timeoutMs, signal: again.signal },
+      );
+    } catch (error) {
+      if (again.signal.aborted) throw again.error(`Sign-in to ${provider.name}`);
+      throw error;
+    } finally {
+      again.dispose();
+    }
+  };
   const sessionFor = (credentials: Credentials) =>
     createSession({
       provider,
@@ -133,6 +192,7 @@ export async function authenticate(
       key: credentialKey(provider.id, credentials.account),
       credentials,
       engine,
+      reauthenticate,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       refreshSkewMs,
       lockTimeoutMs: 30_000,
@@ -156,12 +216,7 @@ export async function authenticate(
         if (!isLatchkeyError(error, 'REAUTH_REQUIRED')) throw error;
       }
     }
-    if (options.interactive === false) {
-      throw new LatchkeyError(
-        'LOGIN_REQUIRED',
-        `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
-      );
-    }
+    if (options.interactive === false && engine.needsUser) throw loginRequired();
     return await store.lock(
       `login/${provider.id}`,
       async () => {
@@ -177,29 +232,7 @@ export async function authenticate(
             return sessionFor(again);
           }
         }
-        const credentials = await engine.signIn({
-          options,
-          scopes: wanted,
-          ...(stored ? { previous: stored } : {}),
-          signal: d.signal,
-          emit: report,
-        });
-        if (options.account !== undefined && credentials.account !== options.account) {
-          throw new LatchkeyError(
-            'ACCOUNT_MISMATCH',
-            `You signed in to ${provider.name} as ${credentials.account}, but ${options.account} was asked for. Sign in again with that account.`,
-          );
-        }
-        await store.set(
-          credentialKey(provider.id, credentials.account),
-          credentialsToRecord(credentials),
-        );
-        emit(options.onEvent, {
-          type: 'login_completed',
-          providerId: provider.id,
-          account: credentials.account,
-          scopes: credentials.scopes,
-        });
+        const credentials = await signInAndStore(wanted, stored, d.signal);
         return sessionFor(credentials);
       },
       { timeoutMs, signal: d.signal },

@@ -1,5 +1,6 @@
 export { type AuthenticateOptions, authenticate, type SignInFlow } from './authenticate.js';
 export type { BrowserEvent } from './browser/events.js';
+export * from './browser/index.js';
 export type { Credentials, Metadata } from './credentials.js';
 export {
   isLatchkeyError,
@@ -8,7 +9,7 @@ export {
   type LatchkeyErrorOptions,
 } from './errors.js';
 export type { EventBase, EventListener, LatchkeyEvent, OAuthEvent } from './events.js';
-export type { McpEvent } from './mcp/events.js';
+export * from './mcp/index.js';
 export {
   type AuthorizationRequest,
   type AuthorizationRequestOptions,
@@ -61,6 +62,7 @@ export type {
 } from './provider/types.js';
 export { Secret } from './secret.js';
 export type { ServerEvent } from './server/events.js';
+export * from './server/index.js';
 export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
 export { memoryStore } from './store/memory-store.js';

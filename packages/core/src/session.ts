@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import {
   type Credentials,
+  credentialKey,
   credentialsFromRecord,
   credentialsToRecord,
   expiresWithin,
@@ -58,6 +59,16 @@ export interface Session {
    * `REAUTH_REQUIRED` when the login can no longer be refreshed.
    */
   fresh(options?: FreshOptions): Promise<Credentials>;
+  /**
+   * Signs in again for this session, asking for `scopes` on top of the ones already
+   * requested (step-up), with the options `authenticate()` was given. Concurrent calls
+   * share one sign-in. When the new login belongs to another account, the session
+   * moves to it and the old login is removed.
+   */
+  reauthenticate(options?: {
+    scopes?: readonly string[];
+    signal?: AbortSignal;
+  }): Promise<Credentials>;
   /** Refreshes now, whatever the expiry (unless another process just did). */
   refresh(options?: { signal?: AbortSignal }): Promise<Credentials>;
   /** Calls `listener` with the new credentials after every change. Returns an unsubscribe function. */
@@ -75,9 +86,18 @@ export interface SessionInit {
   key: string;
   credentials: Credentials;
   engine: StrategyEngine;
+  reauthenticate: (
+    scopes: readonly string[],
+    previous: Credentials,
+    signal: AbortSignal | undefined,
+  ) => Promise<Credentials>;
   onEvent?: EventListener;
   refreshSkewMs: number;
   lockTimeoutMs: number;
+}
+
+function credentialKeyOf(c: Credentials): string {
+  return credentialKey(c.providerId, c.account);
 }
 
 function sameToken(a: Credentials, b: Credentials): boolean {
@@ -86,7 +106,8 @@ function sameToken(a: Credentials, b: Credentials): boolean {
 
 /** Makes a {@link Session}. */
 export function createSession(init: SessionInit): Session {
-  const { provider, store, key, refreshSkewMs } = init;
+  const { provider, store, refreshSkewMs } = init;
+  let key = init.key;
   // A token that lives shorter than twice the skew is refreshed at half its lifetime,
   // not on every call.
   const skewFor = (c: Credentials): number =>
@@ -95,6 +116,7 @@ export function createSession(init: SessionInit): Session {
       : Math.min(refreshSkewMs, (c.expiresAt - c.obtainedAt) / 2);
   let current = init.credentials;
   let inflight: Promise<Credentials> | undefined;
+  let signingIn: Promise<Credentials> | undefined;
   const listeners = new Set<(credentials: Credentials) => void>();
 
   const publish = (next: Credentials) => {
@@ -211,6 +233,23 @@ export function createSession(init: SessionInit): Session {
       return refresh(false, options?.signal);
     },
     refresh: (options?: { signal?: AbortSignal }) => refresh(true, options?.signal),
+    reauthenticate(options?: { scopes?: readonly string[]; signal?: AbortSignal }) {
+      signingIn ??= init
+        .reauthenticate(options?.scopes ?? [], current, options?.signal)
+        .then(async (next) => {
+          const nextKey = credentialKeyOf(next);
+          if (nextKey !== key) {
+            await store.delete(key);
+            key = nextKey;
+          }
+          publish(next);
+          return next;
+        })
+        .finally(() => {
+          signingIn = undefined;
+        });
+      return signingIn;
+    },
     onChange(listener: (credentials: Credentials) => void) {
       listeners.add(listener);
       return () => {

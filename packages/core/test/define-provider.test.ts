@@ -3,6 +3,7 @@ import {
   defineProvider,
   isLatchkeyError,
   type LatchkeyError,
+  type OAuthStrategy,
   type ProviderDefinition,
 } from '../src/index.js';
 
@@ -56,17 +57,19 @@ describe('defineProvider', () => {
         },
       }) as ProviderDefinition,
     );
-    expect(p.strategy.discovery).toBe(false);
+    expect((p.strategy as OAuthStrategy).discovery).toBe(false);
   });
 
   it('keeps a client secret as a redacted Secret', () => {
     const p = defineProvider(
       withStrategy({ clientSecret: 'canary-client-secret-1234' }) as ProviderDefinition,
     );
-    expect(p.strategy.clientAuthentication.method).toBe('client_secret_basic');
+    const auth = (p.strategy as OAuthStrategy).clientAuthentication;
+    expect(auth.method).toBe('client_secret_basic');
     expect(JSON.stringify(p)).not.toContain('canary-client-secret-1234');
-    const auth = p.strategy.clientAuthentication;
-    expect(auth.method !== 'none' && auth.clientSecret.reveal()).toBe('canary-client-secret-1234');
+    expect(auth.method === 'client_secret_basic' && auth.clientSecret.reveal()).toBe(
+      'canary-client-secret-1234',
+    );
   });
 
   it('accepts loopback http endpoints', () => {

@@ -164,6 +164,9 @@ export async function resolveAuthorizationServer(
   options: ResolveOptions = {},
 ): Promise<OAuthContext> {
   const strategy = provider.strategy;
+  if (strategy.kind !== 'oauth') {
+    throw new TypeError('resolveAuthorizationServer() takes a provider with the oauth strategy');
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base: oauth.AuthorizationServer = strategy.discovery
     ? await discover(strategy.issuer, fetchImpl, options.signal)
@@ -178,6 +181,40 @@ export async function resolveAuthorizationServer(
     ...(e.userinfo ? { userinfo_endpoint: e.userinfo } : {}),
   };
   return createOAuthContext(provider, as, strategy, { fetch: fetchImpl, allowHttpLoopback: true });
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+
+/**
+ * `client_secret_basic` (RFC 6749 §2.3.1). Values made only of unreserved characters
+ * are sent as they are, which every server reads the same way whether or not it
+ * form-decodes them; anything else is form-encoded first, as the RFC asks
+ * (oauth4webapi's encoding).
+ */
+function clientSecretBasic(clientSecret: string): oauth.ClientAuth {
+  const encoded = oauth.ClientSecretBasic(clientSecret);
+  return (as, client, body, headers) => {
+    if (!UNRESERVED.test(client.client_id) || !UNRESERVED.test(clientSecret)) {
+      return encoded(as, client, body, headers);
+    }
+    const credentials = Buffer.from(`${client.client_id}:${clientSecret}`).toString('base64');
+    headers.set('authorization', `Basic ${credentials}`);
+  };
+}
+
+function toClientAuth(auth: ClientAuthentication): oauth.ClientAuth {
+  switch (auth.method) {
+    case 'none':
+      return oauth.None();
+    case 'client_secret_post':
+      return oauth.ClientSecretPost(auth.clientSecret.reveal());
+    case 'client_secret_basic':
+      return clientSecretBasic(auth.clientSecret.reveal());
+    case 'private_key_jwt':
+      return oauth.PrivateKeyJwt(
+        auth.keyId ? { key: auth.privateKey, kid: auth.keyId } : auth.privateKey,
+      );
+  }
 }
 
 /** Options of {@link createOAuthContext}. */
@@ -204,12 +241,7 @@ export function createOAuthContext(
     ? { ...as, token_endpoint: settings.tokenExchange.url }
     : as;
   const auth = settings.clientAuthentication;
-  const clientAuth =
-    settings.tokenExchange || auth.method === 'none'
-      ? oauth.None()
-      : auth.method === 'client_secret_post'
-        ? oauth.ClientSecretPost(auth.clientSecret.reveal())
-        : oauth.ClientSecretBasic(auth.clientSecret.reveal());
+  const clientAuth = settings.tokenExchange ? oauth.None() : toClientAuth(auth);
   const client: oauth.Client = { client_id: settings.clientId };
 
   const requestOptions = (url: string | undefined, signal?: AbortSignal): RequestOptions => ({

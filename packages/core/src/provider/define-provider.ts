@@ -1,3 +1,4 @@
+import { type BrowserStrategyDefinition, normalizeBrowser } from './browser-definition.js';
 import { checkFunction, fail } from './definition-checks.js';
 import { normalizeOAuth, type OAuthStrategyDefinition } from './oauth-definition.js';
 import type { AccountIdentity, AuthProvider, IdentifyContext } from './types.js';
@@ -11,7 +12,7 @@ export interface ProviderDefinition {
   /** A display name; defaults to the id. */
   name?: string;
   /** How credentials are obtained. */
-  strategy: OAuthStrategyDefinition;
+  strategy: OAuthStrategyDefinition | BrowserStrategyDefinition;
   /** Names the account the credentials belong to. */
   identify?: (context: IdentifyContext) => Promise<AccountIdentity> | AccountIdentity;
   /** A sentence added to `REAUTH_REQUIRED` messages. */
@@ -42,13 +43,23 @@ export function defineProvider(definition: ProviderDefinition): AuthProvider {
   if (reauthHint !== undefined && typeof reauthHint !== 'string')
     fail('reauthHint', 'must be a string');
   const kind = (strategy as { kind?: unknown }).kind;
-  if (kind !== 'oauth') {
-    fail('strategy.kind', `is ${JSON.stringify(kind)}; the supported kind is "oauth"`);
+  if (kind !== 'oauth' && kind !== 'browser') {
+    fail(
+      'strategy.kind',
+      `is ${JSON.stringify(kind)}; the supported kinds are "oauth" and "browser"`,
+    );
+  }
+  if (kind === 'browser' && identify) {
+    fail('identify', 'is not used by the browser strategy: name the account in strategy.validate');
   }
   return Object.freeze({
     id,
     name: name ?? id,
-    strategy: Object.freeze(normalizeOAuth(strategy)),
+    strategy: Object.freeze(
+      kind === 'browser'
+        ? normalizeBrowser(strategy as BrowserStrategyDefinition)
+        : normalizeOAuth(strategy as OAuthStrategyDefinition),
+    ),
     ...(identify ? { identify } : {}),
     ...(reauthHint ? { reauthHint } : {}),
   }) satisfies AuthProvider;

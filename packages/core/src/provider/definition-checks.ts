@@ -6,10 +6,10 @@ export function fail(field: string, problem: string): never {
   throw new LatchkeyError('PROVIDER_CONFIG', `Provider field "${field}" ${problem}.`);
 }
 
-/** Checks an endpoint URL: https, or http on loopback. */
-export function checkEndpoint(field: string, value: unknown): string {
+/** Checks an endpoint URL: https, or http on loopback (when allowed). */
+export function checkEndpoint(field: string, value: unknown, allowHttpLoopback = true): string {
   if (typeof value !== 'string') fail(field, 'must be a URL string');
-  const problem = endpointProblem(value);
+  const problem = endpointProblem(value, allowHttpLoopback);
   if (problem) fail(field, problem);
   return value;
 }

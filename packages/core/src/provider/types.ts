@@ -1,3 +1,5 @@
+import type { BrowserStrategy } from '../browser/types.js';
+import type { McpStrategy } from '../mcp/types.js';
 import type { Secret } from '../secret.js';
 import type { JsonObject } from '../store/types.js';
 
@@ -18,7 +20,9 @@ export interface OAuthEndpoints {
 /** How the client authenticates at the token endpoint (RFC 6749 §2.3). */
 export type ClientAuthentication =
   | { method: 'none' }
-  | { method: 'client_secret_basic' | 'client_secret_post'; clientSecret: Secret };
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientSecret: Secret }
+  /** RFC 7523 client assertion signed with a private key. */
+  | { method: 'private_key_jwt'; privateKey: CryptoKey; keyId?: string };
 
 /**
  * A token-exchange proxy run by the host's backend. Latchkey sends token requests
@@ -90,7 +94,7 @@ export interface OAuthStrategy {
 }
 
 /** A strategy that tells how credentials are obtained for a provider. */
-export type AuthStrategy = OAuthStrategy;
+export type AuthStrategy = OAuthStrategy | McpStrategy | BrowserStrategy;
 
 /** The kinds of {@link AuthStrategy}. */
 export type StrategyKind = AuthStrategy['kind'];

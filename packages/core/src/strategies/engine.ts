@@ -2,6 +2,7 @@ import type { AuthenticateOptions } from '../authenticate.js';
 import type { Credentials } from '../credentials.js';
 import type { EventPayload } from '../events.js';
 import type { AuthProvider } from '../provider/types.js';
+import type { CredentialStore } from '../store/types.js';
 
 /** One interactive sign-in, as `authenticate()` asks an engine for it. */
 export interface SignInRequest {
@@ -22,6 +23,8 @@ export interface SignInRequest {
  * orchestration around it (store, locks, sessions) is shared by every kind.
  */
 export interface StrategyEngine {
+  /** Whether signing in needs the user (false for machine-to-machine grants). */
+  readonly needsUser: boolean;
   /** Runs an interactive sign-in and returns credentials naming their account. */
   signIn(request: SignInRequest): Promise<Credentials>;
   /**
@@ -35,6 +38,8 @@ export interface StrategyEngine {
 
 /** What every engine gets. */
 export interface EngineOptions {
+  /** The credential store, for what an engine keeps besides credentials (client registrations). */
+  store: CredentialStore;
   /** The `fetch` for every request. */
   fetch?: typeof fetch;
   /** Reports progress (the provider id is added). */

@@ -30,6 +30,7 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
   };
 
   return {
+    needsUser: true,
     async signIn(request) {
       const ctx = await context();
       const host = request.options;

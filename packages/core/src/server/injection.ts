@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import type { Credentials } from '../credentials.js';
+import { LatchkeyError } from '../errors.js';
+import { maskSecrets, Secret } from '../secret.js';
+import type { InjectContext, InjectedValue, Injection, McpServerSpec } from './types.js';
+
+/** An injection with every value revealed, ready to be written or sent. Internal. */
+export interface ResolvedInjection {
+  env: Record<string, string>;
+  args: string[];
+  files: Record<string, string>;
+  headers: Record<string, string>;
+  /** Every value to mask: the credentials' secrets and each injected `Secret`. */
+  secrets: Secret[];
+}
+
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ENV_NAME = /^[^=\0]+$/;
+
+/** The name of the owner marker in a launch directory; recipes may not write it. */
+export const OWNER_MARKER = '.latchkey-owner';
+
+/** Every secret value of a credentials object. */
+export function credentialSecrets(credentials: Credentials): Secret[] {
+  return [
+    credentials.accessToken,
+    ...(credentials.refreshToken ? [credentials.refreshToken] : []),
+    ...(credentials.idToken ? [credentials.idToken] : []),
+    ...Object.values(credentials.secrets),
+  ];
+}
+
+/** The context `inject` gets; `dir` is undefined for servers without a launch directory. */
+export function injectContext(serverId: string, dir: string | undefined): InjectContext {
+  const noDir = (): never => {
+    throw new LatchkeyError(
+      'SERVER_CONFIG',
+      `The recipe "${serverId}" asked for a launch directory, but only stdio servers have one. Send credentials to an http server as headers.`,
+    );
+  };
+  return Object.freeze({
+    serverId,
+    get dir() {
+      return dir ?? noDir();
+    },
+    path: (name: string) => join(dir ?? noDir(), name),
+  });
+}
+
+function bad(serverId: string, field: string, problem: string): never {
+  throw new LatchkeyError(
+    'SERVER_CONFIG',
+    `The recipe "${serverId}" returned an invalid ${field} from inject(): ${problem}.`,
+  );
+}
+
+function reveal(
+  serverId: string,
+  field: string,
+  input: Readonly<Record<string, InjectedValue>> | undefined,
+  nameRule: RegExp,
+  secrets: Secret[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (input === undefined) return out;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    bad(serverId, field, 'it must be an object');
+  }
+  for (const [name, value] of Object.entries(input)) {
+    if (!nameRule.test(name) || (field === 'files' && name === OWNER_MARKER)) {
+      bad(serverId, field, `"${name}" is not an allowed name`);
+    }
+    if (value instanceof Secret) {
+      secrets.push(value);
+      out[name] = value.reveal();
+    } else if (typeof value === 'string') {
+      out[name] = value;
+    } else {
+      bad(serverId, `${field}.${name}`, 'values must be strings or Secrets');
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs a recipe's `inject` and checks what it returns. An `inject` that throws gives
+ * `SERVER_CONFIG`, with every credential value masked out of its message.
+ */
+export function resolveInjection(
+  spec: McpServerSpec,
+  credentials: Credentials,
+  context: InjectContext,
+): ResolvedInjection {
+  const secrets = credentialSecrets(credentials);
+  let injection: Injection;
+  try {
+    injection = spec.inject(credentials, context);
+  } catch (error) {
+    if (error instanceof LatchkeyError) throw error;
+    const message = maskSecrets(error instanceof Error ? error.message : String(error), secrets);
+    throw new LatchkeyError(
+      'SERVER_CONFIG',
+      `The recipe "${spec.id}" failed in inject(): ${message.slice(0, 300)}`,
+    );
+  }
+  if (typeof injection !== 'object' || injection === null) {
+    bad(spec.id, 'result', 'inject() must return an object');
+  }
+  const args = injection.args ?? [];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+    bad(spec.id, 'args', 'it must be an array of strings (pass secrets through env or files)');
+  }
+  const resolved: ResolvedInjection = {
+    env: reveal(spec.id, 'env', injection.env, ENV_NAME, secrets),
+    args: [...args],
+    files: reveal(spec.id, 'files', injection.files, FILE_NAME, secrets),
+    headers: reveal(spec.id, 'headers', injection.headers, HEADER_NAME, secrets),
+    secrets,
+  };
+  if (spec.transport.kind === 'http' && Object.keys(resolved.files).length > 0) {
+    bad(spec.id, 'files', 'http servers get no files; send credentials as headers');
+  }
+  return resolved;
+}

@@ -1,0 +1,44 @@
+import type { Credentials } from '../credentials.js';
+import { LatchkeyError } from '../errors.js';
+import type { CredentialField, McpServerSpec } from './types.js';
+
+function has(credentials: Credentials, field: CredentialField): boolean {
+  if (field === 'accessToken') return credentials.accessToken !== undefined;
+  if (field === 'refreshToken') return credentials.refreshToken !== undefined;
+  if (field === 'idToken') return credentials.idToken !== undefined;
+  if (field === 'expiresAt') return credentials.expiresAt !== undefined;
+  const [group, ...rest] = field.split('.');
+  const name = rest.join('.');
+  if (group === 'secrets') return Object.hasOwn(credentials.secrets, name);
+  return Object.hasOwn(credentials.metadata, name);
+}
+
+/**
+ * Checks that credentials carry everything a recipe declares it needs: the provider,
+ * each credential field, each scope. Throws `MISSING_CREDENTIAL` or `INSUFFICIENT_SCOPE`
+ * naming what is missing, before anything is spawned.
+ */
+export function checkRequirements(spec: McpServerSpec, credentials: Credentials): void {
+  const server = `The MCP server "${spec.name}" (${spec.id})`;
+  if (spec.provider !== undefined && credentials.providerId !== spec.provider) {
+    throw new LatchkeyError(
+      'MISSING_CREDENTIAL',
+      `${server} needs credentials from the provider "${spec.provider}", but these are from "${credentials.providerId}". Launch it with a ${spec.provider} login.`,
+    );
+  }
+  const missing = spec.credentials.filter((field) => !has(credentials, field));
+  if (missing.length > 0) {
+    throw new LatchkeyError(
+      'MISSING_CREDENTIAL',
+      `${server} needs the credential field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f}"`).join(', ')}, which the login for ${credentials.account} at "${credentials.providerId}" does not have. Sign in with a provider or options that provide ${missing.length > 1 ? 'them' : 'it'}.`,
+    );
+  }
+  const granted = new Set(credentials.scopes);
+  const absent = spec.scopes.filter((scope) => !granted.has(scope));
+  if (absent.length > 0) {
+    throw new LatchkeyError(
+      'INSUFFICIENT_SCOPE',
+      `${server} needs the scope${absent.length > 1 ? 's' : ''} ${absent.map((s) => `"${s}"`).join(', ')}, which the login for ${credentials.account} at "${credentials.providerId}" was not granted. Sign in again asking for ${absent.length > 1 ? 'them' : 'it'} (authenticate's \`scopes\` option).`,
+    );
+  }
+}

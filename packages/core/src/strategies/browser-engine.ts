@@ -1,0 +1,49 @@
+import { runBrowserSignIn } from '../browser/sign-in.js';
+import { LatchkeyError } from '../errors.js';
+import type { AuthProvider } from '../provider/types.js';
+import type { EngineOptions, StrategyEngine } from './engine.js';
+
+/**
+ * The engine of the `browser` strategy: the user logs in in a browser window opened by
+ * the host's `BrowserDriver` (`authenticate()`'s `browser` option), and the session
+ * is read from the page. A browser session cannot be renewed without the user, and
+ * there is nothing to revoke at the service.
+ */
+export function browserEngine(provider: AuthProvider, options: EngineOptions): StrategyEngine {
+  return {
+    needsUser: true,
+    async signIn(request) {
+      const host = request.options;
+      const driver = host.browser;
+      if (typeof driver?.open !== 'function') {
+        throw new TypeError(
+          `${provider.name} signs in through a browser: pass authenticate() a browser option (puppeteerDriver() from @latchkey/browser-extract, or your own BrowserDriver)`,
+        );
+      }
+      if (request.scopes.length > 0) {
+        throw new TypeError(
+          `${provider.name} signs in through a browser and has no scopes: do not pass the scopes option`,
+        );
+      }
+      const profileAccount = host.account ?? request.previous?.account;
+      return runBrowserSignIn(provider, {
+        driver,
+        ...(host.account !== undefined ? { account: host.account } : {}),
+        ...(profileAccount !== undefined ? { profileAccount } : {}),
+        ...(host.timeoutMs !== undefined ? { timeoutMs: host.timeoutMs } : {}),
+        signal: request.signal,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        emit: request.emit,
+      });
+    },
+    async refresh(current) {
+      throw new LatchkeyError(
+        'REAUTH_REQUIRED',
+        `The ${provider.name} browser login for ${current.account} has expired or stopped working, and only a new login in the browser can renew it. Sign in again.${provider.reauthHint ? ` ${provider.reauthHint}` : ''}`,
+      );
+    },
+    async revoke() {
+      return false;
+    },
+  };
+}
