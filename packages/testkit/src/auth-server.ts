@@ -1,7 +1,7 @@
 /// <reference path="./oidc-provider.d.ts" />
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type KoaMiddleware } from 'oidc-provider';
 import { RequestCounter, type RequestCounts } from './counts.js';
 import { defaultScopeMiddleware } from './default-scope.js';
 import { deviceIntervalMiddleware } from './device-interval.js';
@@ -33,6 +33,17 @@ export interface AuthServerOptions {
   devicePollInterval?: number;
   /** Scope given to GET authorization requests that carry none (default 'read'; '' to keep none). */
   defaultScope?: string;
+  /** Open dynamic client registration (RFC 7591) at `/reg` (default false). */
+  dynamicRegistration?: boolean;
+  /**
+   * Format of access tokens issued for a `resource` (RFC 8707): 'jwt' gives ES256 JWTs
+   * whose `aud` is the resource, verifiable with the server's `/jwks` (default 'opaque').
+   */
+  accessTokenFormat?: 'opaque' | 'jwt';
+  /** Whether `offline_access` is a known scope listed in `scopes_supported` (default true). */
+  offlineAccessScope?: boolean;
+  /** Koa middleware run ahead of the testkit's own, to observe requests and responses. */
+  middleware?: KoaMiddleware[];
 }
 
 /** Client credentials registered on a test auth server. */
@@ -140,6 +151,9 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
         extraScopes: options.extraScopes ?? [],
         clients,
         adapter: store.adapterFactory(),
+        dynamicRegistration: options.dynamicRegistration ?? false,
+        accessTokenFormat: options.accessTokenFormat ?? 'opaque',
+        offlineAccessScope: options.offlineAccessScope ?? true,
       }),
     );
   } catch (error) {
@@ -147,6 +161,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     throw error;
   }
   allowAnyLoopbackRedirect(provider);
+  for (const middleware of options.middleware ?? []) provider.use(middleware);
   provider.use(issuedSecretsMiddleware());
   provider.use(
     trafficMiddleware({

@@ -23,11 +23,46 @@ export {
   type DeviceAuthorizationInput,
   type DeviceAuthorizationOutcome,
 } from './device-flow.js';
+export {
+  type ClientAssertionRecord,
+  createFakeAuthServer,
+  type FakeAuthServer,
+  type FakeAuthServerOptions,
+  type FakeAuthServerRequest,
+  type FakeClient,
+  type RunningFakeAuthServer,
+  startFakeAuthServer,
+} from './fake-auth-server.js';
 export type { Fault, FaultEndpoint, FaultKind } from './faults.js';
 export { FORM_IDS } from './interaction-pages.js';
 export type { InteractionMode } from './interactions.js';
 export { issuedSecrets } from './issued-secrets.js';
+export {
+  decodeJwt,
+  generateEs256Key,
+  type JwtClaims,
+  type PublicJwk,
+  signEs256Jwt,
+  verifyEs256Jwt,
+} from './jwt.js';
+export {
+  type AuthServerRequest,
+  MCP_SCOPES,
+  type McpAuthServer,
+  type McpAuthServerOptions,
+  RESOURCE_SERVER_AGENT,
+  startMcpAuthServer,
+} from './mcp-auth-server.js';
+export {
+  type McpServerOptions,
+  type McpServerRequest,
+  type ProtectedResourceMetadataOptions,
+  startMcpServer,
+  type TestMcpServer,
+  type ToolScopes,
+} from './mcp-server.js';
 export { API_SCOPES, DEVICE_CODE_GRANT, REGISTERED_REDIRECT_URI } from './provider-config.js';
+export { tokenHash } from './token-hash.js';
 export {
   type AuthorizationOutcome,
   type CompleteAuthorizationOptions,

@@ -24,6 +24,12 @@ export interface ProviderSettings {
     post: { clientId: string; clientSecret: string };
   };
   adapter: (model: string) => Adapter;
+  /** Open dynamic client registration (RFC 7591) at `/reg`. Default false. */
+  dynamicRegistration?: boolean;
+  /** Format of access tokens issued for a `resource`. Default 'opaque'. */
+  accessTokenFormat?: 'opaque' | 'jwt';
+  /** Whether `offline_access` is a known scope (listed in `scopes_supported`). Default true. */
+  offlineAccessScope?: boolean;
 }
 
 /** A random URL-safe secret. */
@@ -77,7 +83,13 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
     responseTypes: ['code'],
     jwks: { keys: [signingKey()] },
     cookies: { keys: [randomSecret()] },
-    scopes: ['openid', 'offline_access', 'email', 'profile', ...resourceScopes],
+    scopes: [
+      'openid',
+      ...(settings.offlineAccessScope === false ? [] : ['offline_access']),
+      'email',
+      'profile',
+      ...resourceScopes,
+    ],
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
@@ -123,6 +135,10 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
         userCodeConfirmSource: providerPages.userCodeConfirmSource,
         successSource: providerPages.successSource,
       },
+      registration: {
+        enabled: settings.dynamicRegistration === true,
+        initialAccessToken: false,
+      },
       revocation: { enabled: true, allowedPolicy: ownToken },
       introspection: { enabled: settings.introspection, allowedPolicy: ownToken },
       userinfo: { enabled: true },
@@ -139,7 +155,9 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
           scope: resourceScopes.join(' '),
           audience: resource,
           accessTokenTTL: settings.accessTokenTtl,
-          accessTokenFormat: 'opaque',
+          ...(settings.accessTokenFormat === 'jwt'
+            ? { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }
+            : { accessTokenFormat: 'opaque' }),
         }),
       },
     },

@@ -26,7 +26,8 @@ export function registrationKey(providerId: string, issuer: string): string {
 /**
  * Picks the token endpoint authentication method: the one asked for, else the first of
  * `client_secret_basic`, `client_secret_post` the server supports when there is a
- * secret (RFC 8414 says `client_secret_basic` is the default), else `none`.
+ * secret (RFC 8414 says `client_secret_basic` is the default when it lists none), else
+ * `none`.
  */
 export function chooseAuthMethod(
   as: oauth.AuthorizationServer,
@@ -38,7 +39,34 @@ export function chooseAuthMethod(
   const supported = as.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
   if (supported.includes('client_secret_basic')) return 'client_secret_basic';
   if (supported.includes('client_secret_post')) return 'client_secret_post';
-  return 'client_secret_basic';
+  return 'none';
+}
+
+/**
+ * Whether a registered redirect URI covers `wanted`: the same URI, or for a loopback IP
+ * literal the same host and path on any port, which RFC 8252 §7.3 requires servers to
+ * accept (the listener takes a free port for each sign-in).
+ */
+export function redirectCovered(registered: readonly unknown[], wanted: string): boolean {
+  const target = new URL(wanted);
+  return registered.some((value) => {
+    if (typeof value !== 'string') return false;
+    if (value === wanted) return true;
+    let uri: URL;
+    try {
+      uri = new URL(value);
+    } catch {
+      return false;
+    }
+    const loopback = uri.hostname === '127.0.0.1' || uri.hostname === '[::1]';
+    return (
+      loopback &&
+      uri.protocol === target.protocol &&
+      uri.hostname === target.hostname &&
+      uri.pathname === target.pathname &&
+      uri.search === target.search
+    );
+  });
 }
 
 /** Client authentication for a method and optional secret. */
@@ -172,7 +200,7 @@ export async function resolveClient(input: {
     const expires = registration?.client_secret_expires_at;
     const reusable =
       Array.isArray(uris) &&
-      uris.includes(input.redirectUri) &&
+      redirectCovered(uris, input.redirectUri) &&
       !(typeof expires === 'number' && expires !== 0 && expires * 1000 < Date.now() + 60_000);
     if (!registration || !reusable) {
       registration = await register(as, strategy, input.redirectUri, input.http);

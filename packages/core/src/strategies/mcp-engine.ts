@@ -74,14 +74,20 @@ export function mcpEngine(provider: AuthProvider, options: EngineOptions): Strat
         );
       }
       as = await discoverAuthorizationServer(issuer, http(signal));
+      // Default endpoints are for 2025-03-26 servers only, which publish no resource metadata.
+      if (!as) {
+        throw new LatchkeyError(
+          'DISCOVERY_FAILED',
+          `The authorization server ${issuer} named by ${resourceMetadata.url} publishes no metadata, so Latchkey will not guess its endpoints.`,
+        );
+      }
     } else {
       // A 2025-03-26 server: its origin is the authorization server.
       const origin = new URL(resource).origin;
       as = await discoverLegacyAuthorizationServer(origin, http(signal));
     }
     const published = as !== undefined;
-    const fallbackOrigin = new URL(resourceMetadata?.authorization_servers?.[0] ?? resource).origin;
-    const server = as ?? fallbackAuthorizationServer(fallbackOrigin);
+    const server = as ?? fallbackAuthorizationServer(new URL(resource).origin);
     options.emit({ type: 'discovery_completed', issuer: server.issuer });
     return {
       ...(challenge ? { challenge } : {}),
