@@ -34,3 +34,21 @@ export async function openSystemBrowser(url: string): Promise<void> {
     setTimeout(resolve, 3000).unref();
   });
 }
+
+/**
+ * The host's `openUrl` (or the system browser), with any failure reported as
+ * `OPEN_URL_FAILED`. Internal: used by the strategies' sign-in flows.
+ */
+export function signInOpener(openUrl: OpenUrl | undefined): (url: string) => Promise<void> {
+  const open = openUrl ?? openSystemBrowser;
+  return async (url) => {
+    try {
+      await open(url);
+    } catch (error) {
+      if (error instanceof LatchkeyError) throw error;
+      throw new LatchkeyError('OPEN_URL_FAILED', 'The browser could not be opened for sign-in.', {
+        cause: error instanceof Error ? new Error(error.message) : undefined,
+      });
+    }
+  };
+}

@@ -13,8 +13,8 @@ const SYSTEM_CHROMIUMS = [
   '/usr/bin/google-chrome',
 ];
 
-/** Flags for an offline, sandboxed machine running as root. */
-const BASE_ARGS = [
+/** Chromium flags for an offline, sandboxed machine running as root. */
+export const CHROMIUM_TEST_ARGS: readonly string[] = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -124,7 +124,7 @@ export async function launchChromium(
       executablePath: path,
       headless: options.headless ?? true,
       userDataDir,
-      args: [...BASE_ARGS, ...extraArgs],
+      args: [...CHROMIUM_TEST_ARGS, ...extraArgs],
       timeout: 30_000,
     });
   } catch (error) {

@@ -11,6 +11,7 @@ export {
   completeConsentInBrowser,
 } from './browser-consent.js';
 export {
+  CHROMIUM_TEST_ARGS,
   chromiumExecutable,
   type LaunchChromiumOptions,
   type LaunchedChromium,

@@ -14,7 +14,8 @@ export interface ResolvedInjection {
   secrets: Secret[];
 }
 
-const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+// `@` and `+` are allowed for servers that name a file after an account (`<email>.json`).
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._@+-]{0,127}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const ENV_NAME = /^[^=\0]+$/;
 

@@ -23,7 +23,7 @@ import { createOAuthContext, type OAuthContext } from '../oauth/authorization-se
 import type { FlowContext } from '../oauth/flow-context.js';
 import { runFlow } from '../oauth/run-flow.js';
 import { refreshCredentials, revokeCredentials, toCredentials } from '../oauth/token-requests.js';
-import { openSystemBrowser } from '../open-url.js';
+import { signInOpener } from '../open-url.js';
 import type { AuthProvider, ClientAuthentication } from '../provider/types.js';
 import { Secret } from '../secret.js';
 import type { EngineOptions, StrategyEngine } from './engine.js';
@@ -212,7 +212,6 @@ export function mcpEngine(provider: AuthProvider, options: EngineOptions): Strat
       const scopes = scopesFor(request.scopes, found);
       let resolved: ResolvedClient | undefined;
       const host = request.options;
-      const openUrl = host.openUrl ?? openSystemBrowser;
       const flow: FlowContext = {
         redirect: strategy.redirect,
         contextFor: async (redirectUri) => {
@@ -232,20 +231,7 @@ export function mcpEngine(provider: AuthProvider, options: EngineOptions): Strat
         params: { resource },
         signal: request.signal,
         emit: request.emit,
-        openUrl: async (url) => {
-          try {
-            await openUrl(url);
-          } catch (error) {
-            if (error instanceof LatchkeyError) throw error;
-            throw new LatchkeyError(
-              'OPEN_URL_FAILED',
-              'The browser could not be opened for sign-in.',
-              {
-                cause: error instanceof Error ? new Error(error.message) : undefined,
-              },
-            );
-          }
-        },
+        openUrl: signInOpener(host.openUrl),
       };
       const { token, context } = await runFlow(flow, host.flow, host.paste);
       const client = resolved as ResolvedClient;

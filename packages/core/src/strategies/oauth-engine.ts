@@ -1,4 +1,3 @@
-import { LatchkeyError } from '../errors.js';
 import { type OAuthContext, resolveAuthorizationServer } from '../oauth/authorization-server.js';
 import type { FlowContext } from '../oauth/flow-context.js';
 import { runFlow } from '../oauth/run-flow.js';
@@ -7,7 +6,7 @@ import {
   refreshCredentials,
   revokeCredentials,
 } from '../oauth/token-requests.js';
-import { openSystemBrowser } from '../open-url.js';
+import { signInOpener } from '../open-url.js';
 import type { AuthProvider, OAuthStrategy } from '../provider/types.js';
 import type { EngineOptions, StrategyEngine } from './engine.js';
 
@@ -34,7 +33,6 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
     async signIn(request) {
       const ctx = await context();
       const host = request.options;
-      const openUrl = host.openUrl ?? openSystemBrowser;
       const flow: FlowContext = {
         redirect: strategy.redirect,
         contextFor: async () => ctx,
@@ -47,20 +45,7 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
           }) ?? {},
         signal: request.signal,
         emit: request.emit,
-        openUrl: async (url) => {
-          try {
-            await openUrl(url);
-          } catch (error) {
-            if (error instanceof LatchkeyError) throw error;
-            throw new LatchkeyError(
-              'OPEN_URL_FAILED',
-              'The browser could not be opened for sign-in.',
-              {
-                cause: error instanceof Error ? new Error(error.message) : undefined,
-              },
-            );
-          }
-        },
+        openUrl: signInOpener(host.openUrl),
       };
       const { token } = await runFlow(flow, host.flow, host.paste);
       return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
