@@ -5,6 +5,7 @@ import { freshConcurrent } from './fresh-concurrent.js';
 import { freshCrossProcess } from './fresh-cross-process.js';
 import { freshHot } from './fresh-hot.js';
 import { launchServerBench } from './launch-server.js';
+import { mcpConnect } from './mcp-connect.js';
 
 const started = performance.now();
 await freshHot();
@@ -13,4 +14,5 @@ await freshCrossProcess();
 await coldImport();
 await browserExtract();
 await launchServerBench();
+await mcpConnect();
 console.log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,195 @@
+// Benchmark 7: connecting to a remote MCP server behind OAuth, each connect in a new process,
+// against one local authorization server and MCP server pair: cold (discovery, registration,
+// sign-in, initialize, tools/list), warm (stored tokens: no request to the authorization
+// server), and after the access token expired (one refresh). Latchkey (authenticate +
+// launchServer) against the MCP SDK's own auth() flow (an OAuthClientProvider kept in a JSON
+// file, finishAuth() and a second connect), alternated; wall time from the first call to the
+// tools/list answer (process start and imports left out) and the requests each server saw.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AuthServerRequest,
+  type McpAuthServer,
+  type McpServerRequest,
+  startMcpAuthServer,
+  startMcpServer,
+  type TestMcpServer,
+} from '@latchkey/testkit';
+import { type ChildReport, connectOnce } from './mcp-connect-child.js';
+import { goal, median, ms, ratio } from './stats.js';
+
+const RUNS = 5;
+// Long enough for the warm connect (a new process right after the sign-in) to find the token
+// fresh (Latchkey refreshes once half of the lifetime is gone), short enough to wait out.
+const TTL_SECONDS = 10;
+const CHILD_TIMEOUT_MS = 30_000;
+// How many runs later the connects after expiry of a run come, instead of all waiting.
+const LAG = 2;
+const child = fileURLToPath(new URL('./mcp-connect-child.ts', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+type Impl = 'latchkey' | 'sdk';
+type Scenario = 'cold' | 'warm' | 'expired';
+const IMPLS: readonly Impl[] = ['latchkey', 'sdk'];
+const SCENARIOS: readonly Scenario[] = ['cold', 'warm', 'expired'];
+const LABELS: Record<Scenario, string> = {
+  cold: 'cold connect (discovery + registration + sign-in + initialize + tools/list)',
+  warm: 'warm connect (new process, stored tokens)',
+  expired: 'connect after expiry (new process, expired access token)',
+};
+
+interface Measured {
+  report: ChildReport;
+  as: AuthServerRequest[];
+  mcp: McpServerRequest[];
+}
+
+function runChild(args: string[]): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => proc.kill(), CHILD_TIMEOUT_MS);
+    let out = '';
+    let err = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0)
+        reject(new Error(`${args[0]} ${args[1]}: exited with ${code}: ${last} ${err}`));
+      else resolve(JSON.parse(last) as ChildReport);
+    });
+  });
+}
+
+/** One connect in a new process, with the requests each server saw meanwhile. */
+async function measure(
+  as: McpAuthServer,
+  mcp: TestMcpServer,
+  impl: Impl,
+  scenario: Scenario,
+  store: string,
+): Promise<Measured> {
+  as.clearRequests();
+  mcp.clearRequests();
+  const report = await runChild([impl, scenario, mcp.url, store]);
+  if (report.tools < 1) throw new Error(`${impl} ${scenario}: no tools listed`);
+  if (report.expiresAt === undefined) throw new Error(`${impl} ${scenario}: no token expiry`);
+  // The MCP server's own fetches of the signing keys are not the client's doing.
+  return { report, as: as.requests().filter((r) => !r.fromResourceServer), mcp: mcp.requests() };
+}
+
+/** "5", or "5-6" when the runs differ. */
+function counts(values: number[]): string {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  return low === high ? String(low) : `${low}-${high}`;
+}
+
+function describeAs(r: AuthServerRequest): string {
+  const path = r.path.replace(/^\/(interaction|auth)\/[^/]+/, '/$1/:uid');
+  const what = r.endpoint === 'other' || r.endpoint === 'authorization' ? path : r.endpoint;
+  return `${r.method} ${what}${r.grantType ? ` (${r.grantType})` : ''} ${r.status}`;
+}
+
+function describeMcp(r: McpServerRequest): string {
+  return `${r.method} ${r.rpcMethod ?? r.path} ${r.status}`;
+}
+
+const refreshes = (m: Measured) => m.as.filter((r) => r.grantType === 'refresh_token').length;
+const unauthorized = (m: Measured) => m.mcp.filter((r) => r.status === 401).length;
+
+export async function mcpConnect(): Promise<void> {
+  console.log(
+    `\n## 7. MCP connect over OAuth, new process each: Latchkey against the MCP SDK's auth(), ${RUNS} runs, alternated`,
+  );
+  const as = await startMcpAuthServer({ accessTokenTtl: TTL_SECONDS });
+  const mcp = await startMcpServer({ authorizationServers: [as.issuer] });
+  const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-mcp-'));
+  const storeOf = (impl: Impl, run: number) =>
+    join(directory, impl === 'latchkey' ? `latchkey-${run}` : `sdk-${run}.json`);
+  const results: Record<Impl, Record<Scenario, Measured[]>> = {
+    latchkey: { cold: [], warm: [], expired: [] },
+    sdk: { cold: [], warm: [], expired: [] },
+  };
+  try {
+    // Untimed, in this process: the servers' first sign-ins and the MCP server's key fetch.
+    for (const impl of IMPLS) await connectOnce(impl, 'cold', mcp.url, storeOf(impl, 0));
+
+    // Run r's connects after expiry come two runs later, once its tokens have run out.
+    const order = (run: number): readonly Impl[] => (run % 2 === 1 ? IMPLS : [...IMPLS].reverse());
+    const expiry = new Map<number, number>();
+    for (let step = 1; step <= RUNS + LAG; step += 1) {
+      if (step <= RUNS) {
+        for (const impl of order(step)) {
+          // The warm connect right after the sign-in, while the token is fresh.
+          for (const scenario of ['cold', 'warm'] as const) {
+            const m = await measure(as, mcp, impl, scenario, storeOf(impl, step));
+            results[impl][scenario].push(m);
+            expiry.set(step, Math.max(expiry.get(step) ?? 0, m.report.expiresAt as number));
+          }
+        }
+      }
+      const run = step - LAG;
+      if (run < 1) continue;
+      // Real expiry: both stored access tokens of the run have run out.
+      const wait = (expiry.get(run) ?? 0) + 1000 - Date.now();
+      if (wait > (TTL_SECONDS + 2) * 1000) throw new Error(`a token expires in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+      for (const impl of order(run)) {
+        results[impl].expired.push(await measure(as, mcp, impl, 'expired', storeOf(impl, run)));
+      }
+    }
+
+    for (const scenario of SCENARIOS) {
+      const line = (impl: Impl) => {
+        const runs = results[impl][scenario];
+        return `${impl} median ${ms(median(runs.map((m) => m.report.ms)))}, AS ${counts(runs.map((m) => m.as.length))} requests, MCP ${counts(runs.map((m) => m.mcp.length))} requests`;
+      };
+      const latchkey = median(results.latchkey[scenario].map((m) => m.report.ms));
+      const sdk = median(results.sdk[scenario].map((m) => m.report.ms));
+      console.log(
+        `${LABELS[scenario]}: ${line('latchkey')} | ${line('sdk')}; latchkey / sdk ${ratio(latchkey / sdk)}`,
+      );
+      for (const impl of IMPLS) {
+        const first = results[impl][scenario][0] as Measured;
+        console.log(
+          `  ${impl} ${scenario}, run 1 requests: AS [${first.as.map(describeAs).join(', ')}]; MCP [${first.mcp.map(describeMcp).join(', ')}]`,
+        );
+      }
+    }
+    const warmAs = results.latchkey.warm.map((m) => m.as.length);
+    console.log(
+      `warm connect, Latchkey, requests to the AS per run: [${warmAs.join(', ')}] ${goal(
+        '0',
+        warmAs.every((n) => n === 0),
+      )}`,
+    );
+    const expired = results.latchkey.expired.map(refreshes);
+    console.log(
+      `connect after expiry, Latchkey, refresh requests per run: [${expired.join(', ')}], MCP 401s: [${results.latchkey.expired.map(unauthorized).join(', ')}] ${goal(
+        'exactly 1 refresh',
+        expired.every((n) => n === 1),
+      )}`,
+    );
+    console.log(
+      `connect after expiry, SDK, refresh requests per run: [${results.sdk.expired.map(refreshes).join(', ')}], MCP 401s: [${results.sdk.expired.map(unauthorized).join(', ')}] (the SDK refreshes only after a 401)`,
+    );
+  } finally {
+    await Promise.all([as.close(), mcp.close()]);
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await mcpConnect();
