@@ -5,7 +5,6 @@ import {
   credentialKey,
   credentialsFromRecord,
   credentialsToRecord,
-  expiresWithin,
   providerPrefix,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
@@ -152,17 +151,21 @@ export async function authenticate(
         `You signed in to ${provider.name} as ${credentials.account}, but ${options.account} was asked for. Sign in again with that account.`,
       );
     }
-    await store.set(
-      credentialKey(provider.id, credentials.account),
-      credentialsToRecord(credentials),
-    );
+    // Under the account's lock, so a refresh running for the old login cannot write over it.
+    const key = credentialKey(provider.id, credentials.account);
+    await store.lock(key, () => store.set(key, credentialsToRecord(credentials)), {
+      timeoutMs,
+      signal,
+    });
     report({ type: 'login_completed', account: credentials.account, scopes: credentials.scopes });
     return credentials;
   };
-  const loginRequired = () =>
+  const loginRequired = (stored = false) =>
     new LatchkeyError(
       'LOGIN_REQUIRED',
-      `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
+      stored
+        ? `The ${provider.name} login must be renewed by signing in, and this session was created with interactive: false. Call authenticate() interactively.`
+        : `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
     );
   // A later sign-in for a session (step-up, a revoked grant): same options, new deadline.
   const reauthenticate = async (
@@ -170,7 +173,7 @@ export async function authenticate(
     previous: Credentials,
     signal: AbortSignal | undefined,
   ): Promise<Credentials> => {
-    if (options.interactive === false && engine.needsUser) throw loginRequired();
+    if (options.interactive === false && engine.needsUser) throw loginRequired(true);
     const again = deadline(timeoutMs, signal);
     try {
       return await store.lock(
@@ -223,13 +226,19 @@ export async function authenticate(
         // Another process may have finished a sign-in while this one waited.
         if (!options.forceLogin) {
           const again = await findStored(store, provider, options.account);
-          if (again && coversScopes(again.scopes, wanted) && !expiresWithin(again, refreshSkewMs)) {
-            emit(options.onEvent, {
-              type: 'credentials_reused',
-              providerId: provider.id,
-              account: again.account,
-            });
-            return sessionFor(again);
+          if (again && coversScopes(again.scopes, wanted)) {
+            const reused = sessionFor(again);
+            try {
+              await reused.fresh({ signal: d.signal });
+              emit(options.onEvent, {
+                type: 'credentials_reused',
+                providerId: provider.id,
+                account: again.account,
+              });
+              return reused;
+            } catch (error) {
+              if (!isLatchkeyError(error, 'REAUTH_REQUIRED')) throw error;
+            }
           }
         }
         const credentials = await signInAndStore(wanted, stored, d.signal);

@@ -96,6 +96,9 @@ export interface SessionInit {
   lockTimeoutMs: number;
 }
 
+/** How long one refresh (token request included) may take. */
+const REFRESH_TIMEOUT_MS = 60_000;
+
 function credentialKeyOf(c: Credentials): string {
   return credentialKey(c.providerId, c.account);
 }
@@ -117,6 +120,13 @@ export function createSession(init: SessionInit): Session {
   let current = init.credentials;
   let inflight: Promise<Credentials> | undefined;
   let signingIn: Promise<Credentials> | undefined;
+  let signingInScopes: readonly string[] = [];
+  let loggedOut = false;
+  const loggedOutError = () =>
+    new LatchkeyError(
+      'LOGIN_REQUIRED',
+      `The login for ${current.account} at ${provider.name} was logged out. Sign in again with authenticate().`,
+    );
   const listeners = new Set<(credentials: Credentials) => void>();
 
   const publish = (next: Credentials) => {
@@ -160,6 +170,12 @@ export function createSession(init: SessionInit): Session {
         try {
           next = await init.engine.refresh(stored, signal);
         } catch (error) {
+          if (signal?.aborted) {
+            throw new LatchkeyError(
+              'NETWORK_ERROR',
+              `Refreshing the login for ${stored.account} at ${provider.name} did not finish within ${REFRESH_TIMEOUT_MS / 1000} s. Check the network connection and try again.`,
+            );
+          }
           if (
             error instanceof LatchkeyError &&
             (error.code === 'INVALID_GRANT' || error.code === 'REAUTH_REQUIRED')
@@ -191,7 +207,8 @@ export function createSession(init: SessionInit): Session {
     );
 
   const refresh = (force: boolean, signal?: AbortSignal): Promise<Credentials> => {
-    inflight ??= refreshUnderLock(force, undefined)
+    // The shared refresh has its own bound, so one caller's abort does not cancel it for the others.
+    inflight ??= refreshUnderLock(force, AbortSignal.timeout(REFRESH_TIMEOUT_MS))
       .then((next) => {
         publish(next);
         return next;
@@ -228,25 +245,41 @@ export function createSession(init: SessionInit): Session {
     },
     current: () => current,
     fresh(options?: FreshOptions) {
+      if (loggedOut) return Promise.reject(loggedOutError());
       const min = options?.minValidityMs ?? skewFor(current);
       if (inflight === undefined && !expiresWithin(current, min)) return Promise.resolve(current);
       return refresh(false, options?.signal);
     },
-    refresh: (options?: { signal?: AbortSignal }) => refresh(true, options?.signal),
-    reauthenticate(options?: { scopes?: readonly string[]; signal?: AbortSignal }) {
+    refresh: (options?: { signal?: AbortSignal }) =>
+      loggedOut ? Promise.reject(loggedOutError()) : refresh(true, options?.signal),
+    reauthenticate(options?: {
+      scopes?: readonly string[];
+      signal?: AbortSignal;
+    }): Promise<Credentials> {
+      const scopes = options?.scopes ?? [];
+      // A sign-in already under way for fewer scopes is followed by one for these.
+      if (signingIn && !scopes.every((s) => signingInScopes.includes(s))) {
+        return signingIn.then(
+          () => session.reauthenticate(options),
+          () => session.reauthenticate(options),
+        );
+      }
+      signingInScopes = scopes;
       signingIn ??= init
-        .reauthenticate(options?.scopes ?? [], current, options?.signal)
+        .reauthenticate(scopes, current, options?.signal)
         .then(async (next) => {
           const nextKey = credentialKeyOf(next);
           if (nextKey !== key) {
             await store.delete(key);
             key = nextKey;
           }
+          loggedOut = false;
           publish(next);
           return next;
         })
         .finally(() => {
           signingIn = undefined;
+          signingInScopes = [];
         });
       return signingIn;
     },
@@ -272,6 +305,7 @@ export function createSession(init: SessionInit): Session {
                 : new LatchkeyError('TOKEN_REQUEST_FAILED', 'Revocation failed.');
           } finally {
             await store.delete(key);
+            loggedOut = true;
           }
           emit(init.onEvent, {
             type: 'logged_out',

@@ -508,11 +508,8 @@ describe('client identity (requirements 7-10)', () => {
     );
   });
 
-  // BUG (reported): the stored registration is reused only when its redirect URI matches
-  // exactly, port included, and the listener takes a new random port for every sign-in,
-  // so every step-up or re-login registers a new client although the authorization
-  // server must accept any loopback port (RFC 8252 §7.3; oidc-provider and the MCP SDK
-  // do). Expected to fail until registration.ts compares loopback URIs without the port.
+  // The listener takes a new port for every sign-in; the authorization server must
+  // accept any loopback port (RFC 8252 §7.3), so one registration serves them all.
   it('reuses its registration for a later sign-in on another loopback port (#8, #16)', async () => {
     const as = await realAs();
     const mcp = await mcpServer({ authorizationServers: [as.issuer] });
@@ -624,11 +621,8 @@ describe('authorization request (requirements 11-16)', () => {
     }
   });
 
-  // BUG (reported, not fixed): when the authorization server named by the protected
-  // resource metadata publishes no metadata, mcp-engine falls back to the 2025-03-26
-  // default endpoints (/authorize, /token, /register) and skips the PKCE check, because
-  // `published` is false. The defaults are for servers without resource metadata only
-  // (#6); here the S256 support cannot be checked, so the sign-in should stop (#11).
+  // Default endpoints are for servers without resource metadata only (#6); here S256
+  // support cannot be checked, so the sign-in must stop (#11).
   it('refuses to guess endpoints for an authorization server named by resource metadata that publishes no metadata (#6, #11)', async () => {
     const fake = await fakeAs({ metadata: () => undefined });
     const mcp = await mcpServer({

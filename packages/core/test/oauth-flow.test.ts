@@ -182,6 +182,8 @@ describe('authorization code flow against oidc-provider', () => {
     const creds = session.current();
     const result = await session.logout();
     expect(result).toEqual({ revoked: true });
+    // The session is over: it hands out nothing any more.
+    await expect(session.fresh()).rejects.toMatchObject({ code: 'LOGIN_REQUIRED' });
     expect(server.counts().revocation).toBe(1);
     expect(await store.list()).toEqual([]);
     const ctx = await resolveAuthorizationServer(testProvider(server));

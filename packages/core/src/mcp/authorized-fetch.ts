@@ -22,6 +22,16 @@ function withBearer(init: RequestInit | undefined, credentials: Credentials): Re
   return { ...init, headers };
 }
 
+/** Issuers compared as URLs, as metadata validation compares them (`https://as` = `https://as/`). */
+function sameIssuer(a: string, b: unknown): boolean {
+  if (typeof b !== 'string') return false;
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
+  }
+}
+
 function replayable(init: RequestInit | undefined): boolean {
   const body = init?.body;
   return (
@@ -64,8 +74,9 @@ export function authorizedFetch(
         { fetch: base, allowHttpLoopback: (strategy as McpStrategy).allowHttpLoopback },
       );
       const issuer = metadata?.authorization_servers?.[0];
-      if (issuer !== undefined && issuer !== credentials.metadata.issuer)
+      if (issuer !== undefined && !sameIssuer(issuer, credentials.metadata.issuer)) {
         return session.reauthenticate();
+      }
     }
     if (!credentials.refreshToken) return session.reauthenticate();
     try {

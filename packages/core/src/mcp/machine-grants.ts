@@ -109,7 +109,7 @@ export async function runCrossAppAccess(
   }
   const { options, extras } = context.tokenRequestOptions(signal);
   const { additionalParameters: _unused, ...rest } = options;
-  const grant: Record<string, string> = { assertion };
+  const grant: Record<string, string> = { assertion, ...(resource ? { resource } : {}) };
   if (scopes.length > 0) grant.scope = scopes.join(' ');
   try {
     const response = await oauth.genericTokenEndpointRequest(

@@ -24,7 +24,8 @@ export function resourceCovers(resource: string, canonical: string): boolean {
   const server = parseUrl(canonical);
   if (!claimed || !server || claimed.origin !== server.origin) return false;
   const a = canonicalResource(claimed);
-  if (a === canonical) return true;
+  const trimmed = (u: string) => u.replace(/\/$/, '');
+  if (trimmed(a) === trimmed(canonical)) return true;
   if (a === claimed.origin) return true;
   const prefix = a.endsWith('/') ? a : `${a}/`;
   return server.href.startsWith(prefix);

@@ -30,9 +30,14 @@ export async function runLoopbackFlow(flow: FlowContext): Promise<FlowResult> {
       state,
     });
     flow.emit({ type: 'authorization_url_opened', url: request.url });
-    await flow.openUrl(request.url);
+    // The browser may come back before openUrl returns (a host that follows the
+    // redirect itself), so wait for both at once; a failure to open ends the flow.
+    const opening = flow.openUrl(request.url);
     flow.emit({ type: 'waiting_for_callback', redirectUri: listener.redirectUri });
-    const accepted = await raceAbort(listener.callback, signal);
+    const accepted = await raceAbort(
+      Promise.race([listener.callback, opening.then(() => listener.callback)]),
+      signal,
+    );
     flow.emit({ type: 'callback_received' });
     try {
       const params = validateCallback(context, request, accepted.url);

@@ -189,22 +189,24 @@ export async function launchServer(
       const context = injectContext(spec.id, undefined);
       const fixed = resolveInjection(spec, credentials, context);
       masker.add(fixed.secrets);
+      // An MCP-authorized session also answers the server's 401 (refresh or sign in again,
+      // once) and 403 insufficient_scope (step-up), bounded. It owns the bearer header
+      // (set after the recipe's headers, from fresh credentials), and its discovery
+      // requests go out through the plain fetch, without credentials.
+      const plain = options.fetch ?? globalThis.fetch;
+      const mcpSession =
+        isSession(sessionOrCredentials) && sessionOrCredentials.provider.strategy.kind === 'mcp'
+          ? sessionOrCredentials
+          : undefined;
+      const inner = mcpSession ? authorizedFetch(mcpSession, { fetch: plain }) : plain;
       const headers =
-        spec.refresh === 'per-request'
+        spec.refresh === 'per-request' && !mcpSession
           ? async () => resolveInjection(spec, await source.fresh(), context).headers
           : () => fixed.headers;
-      const withHeaders = credentialFetch({
-        headers,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-      });
       return connectHttp({
         ...common,
         url: transport.url,
-        // A session also answers the server's 401 (refresh or sign in again, once) and
-        // 403 insufficient_scope (step-up), bounded.
-        fetch: isSession(sessionOrCredentials)
-          ? authorizedFetch(sessionOrCredentials, { fetch: withHeaders })
-          : withHeaders,
+        fetch: credentialFetch({ headers, fetch: inner }),
       });
     },
     restarting: (reason, delayMs) =>

@@ -33,6 +33,9 @@ export function refreshLead(credentials: Credentials, leadMs = DEFAULT_LEAD_MS):
   return Math.min(leadMs, Math.max(0, (credentials.expiresAt - credentials.obtainedAt) / 2));
 }
 
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Calls `source.fresh()` shortly before the access token expires, so a server that
  * cannot refresh by itself gets new credentials while the old ones still work. The
@@ -45,7 +48,11 @@ export function refreshSchedule(options: RefreshScheduleOptions): RefreshSchedul
   const arm = (delayMs: number, credentials: Credentials) => {
     if (timer) clearTimeout(timer);
     if (stopped) return;
-    timer = setTimeout(() => void fire(credentials), Math.max(0, delayMs));
+    // Node fires longer timers at once: wait in steps for tokens that live for weeks.
+    timer =
+      delayMs > MAX_TIMER_MS
+        ? setTimeout(() => arm(delayMs - MAX_TIMER_MS, credentials), MAX_TIMER_MS)
+        : setTimeout(() => void fire(credentials), Math.max(0, delayMs));
     timer.unref?.();
   };
 

@@ -52,8 +52,8 @@ export function mcpEngine(provider: AuthProvider, options: EngineOptions): Strat
     ...(signal ? { signal } : {}),
   });
 
-  const discover = async (signal: AbortSignal, hint?: BearerChallenge): Promise<McpDiscovery> => {
-    const challenge = hint ?? (await probeServer(resource, http(signal)));
+  const discover = async (signal: AbortSignal): Promise<McpDiscovery> => {
+    const challenge = await probeServer(resource, http(signal));
     const resourceMetadata = await discoverProtectedResource(
       resource,
       challenge?.resourceMetadata,

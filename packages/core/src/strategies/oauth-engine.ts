@@ -15,9 +15,10 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
   const strategy = provider.strategy as OAuthStrategy;
   let contextPromise: Promise<OAuthContext> | undefined;
   // Discovery runs once per engine, on first need, and again after a failure.
-  const context = (): Promise<OAuthContext> => {
+  const context = (signal?: AbortSignal): Promise<OAuthContext> => {
     contextPromise ??= resolveAuthorizationServer(provider, {
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(signal ? { signal } : {}),
     }).then((ctx) => {
       options.emit({ type: 'discovery_completed', issuer: ctx.as.issuer });
       return ctx;
@@ -31,7 +32,7 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
   return {
     needsUser: true,
     async signIn(request) {
-      const ctx = await context();
+      const ctx = await context(request.signal);
       const host = request.options;
       const flow: FlowContext = {
         redirect: strategy.redirect,
@@ -51,10 +52,10 @@ export function oauthEngine(provider: AuthProvider, options: EngineOptions): Str
       return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
     },
     async refresh(current, signal) {
-      return refreshCredentials(await context(), current, signal);
+      return refreshCredentials(await context(signal), current, signal);
     },
     async revoke(current, signal) {
-      return revokeCredentials(await context(), current, signal);
+      return revokeCredentials(await context(signal), current, signal);
     },
   };
 }

@@ -13,10 +13,14 @@ export interface Deadline {
 export function deadline(timeoutMs: number, signal?: AbortSignal): Deadline {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error('timeout'));
-  }, timeoutMs);
+  // Node fires longer timers at once; such a deadline is as good as none.
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    },
+    Math.min(Math.max(timeoutMs, 0), 2 ** 31 - 1),
+  );
   timer.unref?.();
   const onAbort = () => controller.abort(signal?.reason);
   if (signal?.aborted) onAbort();
