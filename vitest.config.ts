@@ -9,6 +9,12 @@ export default defineConfig({
       '@latchkey/browser-extract': fileURLToPath(
         new URL('./packages/browser-extract/src/index.ts', import.meta.url),
       ),
+      '@latchkey/provider-google': fileURLToPath(
+        new URL('./packages/provider-google/src/index.ts', import.meta.url),
+      ),
+      '@latchkey/provider-slack': fileURLToPath(
+        new URL('./packages/provider-slack/src/index.ts', import.meta.url),
+      ),
     },
   },
   test: {

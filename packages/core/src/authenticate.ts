@@ -5,6 +5,7 @@ import {
   credentialKey,
   credentialsFromRecord,
   credentialsToRecord,
+  freezeCredentials,
   providerPrefix,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
@@ -138,13 +139,22 @@ export async function authenticate(
     previous: Credentials | undefined,
     signal: AbortSignal,
   ): Promise<Credentials> => {
-    const credentials = await engine.signIn({
+    const signedIn = await engine.signIn({
       options,
       scopes,
       ...(previous ? { previous } : {}),
       signal,
       emit: report,
     });
+    // A service that issues a refresh token only at first consent (Google) sends none on a
+    // later sign-in to the same account; the one held still works, so keep it.
+    const credentials =
+      !signedIn.refreshToken &&
+      previous?.refreshToken &&
+      previous.account === signedIn.account &&
+      previous.providerId === signedIn.providerId
+        ? freezeCredentials({ ...signedIn, refreshToken: previous.refreshToken })
+        : signedIn;
     if (options.account !== undefined && credentials.account !== options.account) {
       throw new LatchkeyError(
         'ACCOUNT_MISMATCH',
