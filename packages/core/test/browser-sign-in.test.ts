@@ -13,6 +13,7 @@ import {
   memoryStore,
   signInWithBrowser,
 } from '../src/index.js';
+import { createEngine } from '../src/strategies/index.js';
 import { FAKE_USER_AGENT, type FakeBrowser, fakeBrowser } from './fixtures/fake-browser.js';
 
 const TOKEN = 'tok-canary-4b1d7c0e9f2a';
@@ -81,6 +82,27 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('browser sign-in loop (fake driver)', () => {
+  it('signs in again in the profile the first login used, even when it named no account', async () => {
+    const fake = fakeBrowser();
+    const provider = chatProvider({ validate: () => ({ account: 'T1@chat' }) });
+    const store = memoryStore();
+    const first = logIn(fake);
+    const session = await authenticate(provider, { store, browser: fake.driver });
+    await first;
+    // The stored login has stopped working: the next sign-in replaces it.
+    const engine = createEngine(provider, { store, emit: () => {} });
+    const second = logIn(fake);
+    await engine.signIn({
+      options: { browser: fake.driver },
+      scopes: [],
+      previous: session.current(),
+      signal: AbortSignal.timeout(20_000),
+      emit: () => {},
+    });
+    await second;
+    expect(fake.profiles).toEqual([undefined, undefined]);
+  });
+
   it('stores the token, the cookie, the user agent and the validated account', async () => {
     const fake = fakeBrowser();
     const seen: BrowserValidateContext[] = [];
@@ -105,7 +127,12 @@ describe('browser sign-in loop (fake driver)', () => {
     expect(c.account).toBe('T1@chat');
     expect(c.accessToken.reveal()).toBe(TOKEN);
     expect(c.secrets.d?.reveal()).toBe(COOKIE);
-    expect(c.metadata).toEqual({ teamName: 'One', user: 'ada', userAgent: FAKE_USER_AGENT });
+    expect(c.metadata).toEqual({
+      teamName: 'One',
+      user: 'ada',
+      userAgent: FAKE_USER_AGENT,
+      browserProfile: '',
+    });
     expect(c.scopes).toEqual([]);
     expect(seen[0]?.userAgent).toBe(FAKE_USER_AGENT);
     expect(seen[0]?.account).toBe('T1');

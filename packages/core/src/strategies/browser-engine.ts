@@ -1,4 +1,5 @@
 import { runBrowserSignIn } from '../browser/sign-in.js';
+import { freezeCredentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import type { AuthProvider } from '../provider/types.js';
 import type { EngineOptions, StrategyEngine } from './engine.js';
@@ -25,8 +26,13 @@ export function browserEngine(provider: AuthProvider, options: EngineOptions): S
           `${provider.name} signs in through a browser and has no scopes: do not pass the scopes option`,
         );
       }
-      const profileAccount = host.account ?? request.previous?.account;
-      return runBrowserSignIn(provider, {
+      // The profile the last login used (recorded below), so a persistent profile is
+      // reused even when that first login named no account.
+      const previous = request.previous;
+      const recorded = previous?.metadata.browserProfile;
+      const profileAccount =
+        host.account ?? (typeof recorded === 'string' ? recorded || undefined : previous?.account);
+      const credentials = await runBrowserSignIn(provider, {
         driver,
         ...(host.account !== undefined ? { account: host.account } : {}),
         ...(profileAccount !== undefined ? { profileAccount } : {}),
@@ -34,6 +40,10 @@ export function browserEngine(provider: AuthProvider, options: EngineOptions): S
         signal: request.signal,
         ...(options.fetch ? { fetch: options.fetch } : {}),
         emit: request.emit,
+      });
+      return freezeCredentials({
+        ...credentials,
+        metadata: { ...credentials.metadata, browserProfile: profileAccount ?? '' },
       });
     },
     async refresh(current) {
