@@ -161,65 +161,79 @@ describe('server-slack (@modelcontextprotocol/server-slack)', () => {
   });
 });
 
-describe('slack-mcp-server (npm, Go binary)', () => {
-  const recipe = () => slackMcpServer(run('slack-mcp-server', 'slack-mcp-server'));
+// The npm package slack-mcp-server only picks a per-platform binary package; the
+// repository installs the linux-x64 one (an optional dependency) and runs it directly.
+const slackMcpBinary = (() => {
+  try {
+    const manifest = require.resolve('slack-mcp-server-linux-amd64/package.json');
+    return join(dirname(manifest), 'bin', 'slack-mcp-server-linux-amd64');
+  } catch {
+    return undefined;
+  }
+})();
 
-  it('starts with the xoxp user token of a PKCE login, passes auth.test and serves tools', async () => {
-    const session = await signIn({ bot: false });
-    slack.authTests.length = 0;
-    slack.apiCalls.length = 0;
-    const events: ServerEvent[] = [];
-    const server = await launch(recipe(), session, events);
-    const { tools } = await server.client.listTools();
-    expect(tools.map((t) => t.name)).toContain('channels_list');
-    // Its startup check reached the local Slack, with the user token.
-    expect(slack.authTests.length).toBeGreaterThan(0);
-    expect(slack.authTests.every((call) => call.kind === 'user' && call.ok)).toBe(true);
-    expect(proxy.connects.every((c) => /slack\.com:443$/.test(c))).toBe(true);
-    const listed = await server.client.callTool({
-      name: 'channels_list',
-      arguments: { channel_types: 'public_channel' },
-    });
-    expect(JSON.stringify(listed.content)).toContain('C0GENERAL1');
-    expect(leaked(slack.issued, events)).toEqual([]);
-  });
+describe.skipIf(slackMcpBinary === undefined)(
+  'slack-mcp-server (npm, Go binary; linux-x64 only)',
+  () => {
+    const recipe = () => slackMcpServer({ command: slackMcpBinary as string, args: [] });
 
-  it('gets xoxc, xoxd and the browser user agent from a browser session (what 1.3.0 sends, recorded)', async () => {
-    // A browser sign-in at the local Slack, as the browser provider stores it.
-    const signin = await fetch(`${slack.url}/signin`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ email: 'ada@example.com', password: PASSWORD }).toString(),
-      redirect: 'manual',
+    it('starts with the xoxp user token of a PKCE login, passes auth.test and serves tools', async () => {
+      const session = await signIn({ bot: false });
+      slack.authTests.length = 0;
+      slack.apiCalls.length = 0;
+      const events: ServerEvent[] = [];
+      const server = await launch(recipe(), session, events);
+      const { tools } = await server.client.listTools();
+      expect(tools.map((t) => t.name)).toContain('channels_list');
+      // Its startup check reached the local Slack, with the user token.
+      expect(slack.authTests.length).toBeGreaterThan(0);
+      expect(slack.authTests.every((call) => call.kind === 'user' && call.ok)).toBe(true);
+      expect(proxy.connects.every((c) => /slack\.com:443$/.test(c))).toBe(true);
+      const listed = await server.client.callTool({
+        name: 'channels_list',
+        arguments: { channel_types: 'public_channel' },
+      });
+      expect(JSON.stringify(listed.content)).toContain('C0GENERAL1');
+      expect(leaked(slack.issued, events)).toEqual([]);
     });
-    await signin.body?.cancel();
-    const browser = slack.lastBrowserSession();
-    const credentials: Credentials = {
-      providerId: 'slack-browser',
-      account: 'T0AAA111',
-      tokenType: 'bearer',
-      accessToken: new Secret(browser?.tokens.T0AAA111 as string),
-      scopes: [],
-      secrets: { d: new Secret(browser?.cookie as string) },
-      metadata: { teamId: 'T0AAA111', userAgent: USER_AGENT },
-      obtainedAt: Date.now(),
-    };
-    slack.authTests.length = 0;
-    const events: ServerEvent[] = [];
-    const result = await launch(recipe(), credentials, events).then(
-      async (server) => ({ tools: (await server.client.listTools()).tools }),
-      (error: unknown) => ({ error }),
-    );
-    // It sent the xoxc token (form field) with the browser's User-Agent to auth.test...
-    const first = slack.authTests[0];
-    expect(first).toMatchObject({ kind: 'client', tokenIn: 'form', userAgent: USER_AGENT });
-    if (first?.cookie) {
-      expect('tools' in result && result.tools.map((t) => t.name)).toContain('channels_list');
-    } else {
-      // ...but slack-mcp-server 1.3.0 sent no d cookie through SLACK_MCP_PROXY here, so
-      // the local Slack (like Slack) refused the xoxc token and the server exited.
-      expect('error' in result && isLatchkeyError(result.error, 'SERVER_EXITED')).toBe(true);
-    }
-    expect(leaked(slack.issued, events, result)).toEqual([]);
-  });
-});
+
+    it('gets xoxc, xoxd and the browser user agent from a browser session (what 1.3.0 sends, recorded)', async () => {
+      // A browser sign-in at the local Slack, as the browser provider stores it.
+      const signin = await fetch(`${slack.url}/signin`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ email: 'ada@example.com', password: PASSWORD }).toString(),
+        redirect: 'manual',
+      });
+      await signin.body?.cancel();
+      const browser = slack.lastBrowserSession();
+      const credentials: Credentials = {
+        providerId: 'slack-browser',
+        account: 'T0AAA111',
+        tokenType: 'bearer',
+        accessToken: new Secret(browser?.tokens.T0AAA111 as string),
+        scopes: [],
+        secrets: { d: new Secret(browser?.cookie as string) },
+        metadata: { teamId: 'T0AAA111', userAgent: USER_AGENT },
+        obtainedAt: Date.now(),
+      };
+      slack.authTests.length = 0;
+      const events: ServerEvent[] = [];
+      const result = await launch(recipe(), credentials, events).then(
+        async (server) => ({ tools: (await server.client.listTools()).tools }),
+        (error: unknown) => ({ error }),
+      );
+      // It sent the xoxc token (form field) with the browser's User-Agent to auth.test...
+      const first = slack.authTests[0];
+      expect(first).toMatchObject({ kind: 'client', tokenIn: 'form', userAgent: USER_AGENT });
+      if (first?.cookie) {
+        expect('tools' in result && result.tools.map((t) => t.name)).toContain('channels_list');
+      } else {
+        // ...but slack-mcp-server 1.3.0 sent no d cookie through SLACK_MCP_PROXY here, so
+        // the local Slack (like Slack) refused the xoxc token and the server exited.
+        expect('error' in result && isLatchkeyError(result.error, 'SERVER_EXITED')).toBe(true);
+      }
+      expect(leaked(slack.issued, events, result)).toEqual([]);
+    });
+  },
+);
