@@ -1,13 +1,9 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { LatchkeyError } from '../errors.js';
+import { type ClientSdk, loadClientSdk } from './sdk.js';
 import type { StdioLaunch } from './spawn-description.js';
 import { type Masker, splitStderr } from './stderr-masking.js';
 
@@ -119,6 +115,7 @@ export async function connectStdio(
   options: ConnectOptions & { launch: StdioLaunch; onStderrLine(line: string): void },
 ): Promise<Connection> {
   const { client, launch, label, masker } = options;
+  const { StdioClientTransport, McpError, ErrorCode } = await loadClientSdk();
   const transport = new StdioClientTransport({
     command: launch.command,
     args: launch.args,
@@ -214,9 +211,9 @@ export async function connectStdio(
 }
 
 /** Whether a failed Streamable HTTP connect means the server speaks the older HTTP+SSE transport. */
-function oldTransport(error: unknown): boolean {
+function oldTransport(sdk: ClientSdk, error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof StreamableHTTPError && (code === 400 || code === 404 || code === 405);
+  return error instanceof sdk.StreamableHTTPError && (code === 400 || code === 404 || code === 405);
 }
 
 /**
@@ -230,6 +227,8 @@ export async function connectHttp(
   options: ConnectOptions & { url: string; fetch: typeof fetch },
 ): Promise<Connection> {
   const { client, label, masker } = options;
+  const sdk = await loadClientSdk();
+  const { StreamableHTTPClientTransport, SSEClientTransport } = sdk;
   const url = new URL(options.url);
   let transport: StreamableHTTPClientTransport | SSEClientTransport =
     new StreamableHTTPClientTransport(url, {
@@ -256,7 +255,7 @@ export async function connectHttp(
     try {
       await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
     } catch (error) {
-      if (!oldTransport(error) || options.signal.aborted) throw error;
+      if (!oldTransport(sdk, error) || options.signal.aborted) throw error;
       state.release();
       transport = new SSEClientTransport(url, { fetch: options.fetch });
       state = track(options, transport);

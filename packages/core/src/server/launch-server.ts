@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
@@ -14,6 +14,7 @@ import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir } from './launch-dir.js';
 import { refreshSchedule } from './refresh-schedule.js';
 import { checkRequirements } from './requirements.js';
+import { loadClientSdk } from './sdk.js';
 import { prepareStdio } from './spawn-description.js';
 import { createMasker } from './stderr-masking.js';
 import { supervisedClient } from './supervised-client.js';
@@ -142,6 +143,7 @@ export async function launchServer(
   };
   const transport = spec.transport;
   const masker = createMasker();
+  const { Client } = await loadClientSdk();
   const client = new Client(
     options.clientInfo ?? { name: 'latchkey', version: '0.0.0' },
     options.clientOptions,

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import type { Secret } from '../secret.js';
@@ -10,6 +9,7 @@ import { onHostExit } from './exit-cleanup.js';
 import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir, usingDir } from './launch-dir.js';
 import { checkRequirements } from './requirements.js';
+import { loadClientSdk } from './sdk.js';
 import { createMasker } from './stderr-masking.js';
 import type { McpServerSpec, RefreshPolicy, StdioTransportSpec } from './types.js';
 
@@ -83,6 +83,7 @@ export async function prepareStdio(
   host: { env?: Readonly<Record<string, string>>; cwd?: string },
 ): Promise<StdioLaunch> {
   const injection = resolveInjection(spec, credentials, injectContext(spec.id, dir.path));
+  const { getDefaultEnvironment } = await loadClientSdk();
   await dir.write(injection.files);
   const cwd = host.cwd ?? transport.cwd;
   return {
