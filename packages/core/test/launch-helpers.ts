@@ -106,24 +106,6 @@ export function report(result: unknown): CredentialReport {
   return JSON.parse(content.text) as CredentialReport;
 }
 
-/** The ids of this process's live child processes (Linux: from /proc). */
-export function childPids(): number[] {
-  if (!existsSync('/proc/self/stat')) return [];
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name: state, ppid, ...
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
 /** Waits until `check` holds (polling), or throws after `ms`. */
 export async function eventually(
   check: () => boolean,
@@ -189,3 +171,5 @@ export function leakWatch() {
     },
   };
 }
+
+export { childPids } from '@latchkey/testkit';

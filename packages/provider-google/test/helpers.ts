@@ -1,16 +1,11 @@
 // Shared by the provider-google tests: a provider for the fake, the unattended user, and
 // canary checks for the fake's tokens (the global output check only knows the testkit's).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { format, inspect } from 'node:util';
 import type { AuthenticateOptions, AuthProvider, LatchkeyEvent, ServerEvent } from '@latchkey/core';
 import { completeAuthorization } from '@latchkey/testkit';
 import { afterAll, expect } from 'vitest';
 import { type GoogleProviderOptions, googleProvider } from '../src/index.js';
 import type { FakeGoogle } from './fixtures/fake-google.js';
-
-const require = createRequire(import.meta.url);
 
 /** A Google provider pointed at the fake, with its client and secret. */
 export function fakeGoogleProvider(
@@ -97,26 +92,4 @@ export function failOnSecretOutput(secrets: () => Iterable<string>): void {
   });
 }
 
-/** The entry file of an MCP server package's bin, installed as a devDependency. */
-export function serverBin(pkg: string, bin: string): string {
-  const manifest = require.resolve(`${pkg}/package.json`);
-  const bins = JSON.parse(readFileSync(manifest, 'utf8')).bin as Record<string, string>;
-  return join(dirname(manifest), bins[bin] as string);
-}
-
-/** The ids of this process's live child processes (Linux: from /proc). */
-export function childPids(): number[] {
-  if (!existsSync('/proc/self/stat')) return [];
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
+export { childPids, packageBin as serverBin } from '@latchkey/testkit';

@@ -62,6 +62,8 @@ export {
   type TestMcpServer,
   type ToolScopes,
 } from './mcp-server.js';
+export { pageCatcher } from './page-catcher.js';
+export { childPids, packageBin } from './processes.js';
 export { API_SCOPES, DEVICE_CODE_GRANT, REGISTERED_REDIRECT_URI } from './provider-config.js';
 export { tokenHash } from './token-hash.js';
 export {
