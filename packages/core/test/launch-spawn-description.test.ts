@@ -73,6 +73,25 @@ describe('spawnDescription', () => {
     expect(existsSync(description.dir)).toBe(false);
   });
 
+  it('masks a credential a recipe put into the arguments when it is printed', async () => {
+    const token = canaryToken();
+    const recipe = defineServer({
+      id: 'args-token',
+      transport: { kind: 'stdio', command: process.execPath },
+      inject: (credentials) => ({ args: [`--token=${credentials.accessToken.reveal()}`] }),
+    });
+    const description = await spawnDescription(recipe, plainCredentials(token), {
+      tmpDir: tmp.dir,
+    });
+    try {
+      expect(description.args).toEqual([`--token=${token}`]);
+      expect(JSON.stringify(description)).not.toContain(token);
+      expect(inspect(description, { depth: 5 })).not.toContain(token);
+    } finally {
+      await description.dispose();
+    }
+  });
+
   it('writes into a directory the host owns and removes only its files', async () => {
     const own = mkdtempSync(join(tmpdir(), 'latchkey-host-owned-'));
     try {

@@ -154,6 +154,8 @@ export async function spawnDescription(
   };
   const safe = () => ({
     ...description,
+    // Args carry no secrets by design; masking them too costs nothing if a recipe slips.
+    args: launch.args.map((arg) => masker.mask(arg)),
     env: Object.fromEntries(Object.entries(launch.env).map(([k, v]) => [k, masker.mask(v)])),
   });
   Object.defineProperties(description, {
