@@ -211,45 +211,39 @@ export async function authenticate(
       lockTimeoutMs: 30_000,
     });
 
+  // A stored login that covers the scopes, made valid (refreshed if needed); none when
+  // only a new sign-in can help.
+  const reuse = async (found: Credentials | undefined): Promise<Session | undefined> => {
+    if (!found || !coversScopes(found.scopes, wanted)) return undefined;
+    const session = sessionFor(found);
+    try {
+      await session.fresh({ signal: d.signal });
+    } catch (error) {
+      if (isLatchkeyError(error, 'REAUTH_REQUIRED')) return undefined;
+      throw error;
+    }
+    emit(options.onEvent, {
+      type: 'credentials_reused',
+      providerId: provider.id,
+      account: found.account,
+    });
+    return session;
+  };
+
   try {
     const stored = options.forceLogin
       ? undefined
       : await findStored(store, provider, options.account);
-    if (stored && coversScopes(stored.scopes, wanted)) {
-      const session = sessionFor(stored);
-      try {
-        await session.fresh({ signal: d.signal });
-        emit(options.onEvent, {
-          type: 'credentials_reused',
-          providerId: provider.id,
-          account: stored.account,
-        });
-        return session;
-      } catch (error) {
-        if (!isLatchkeyError(error, 'REAUTH_REQUIRED')) throw error;
-      }
-    }
+    const reused = await reuse(stored);
+    if (reused) return reused;
     if (options.interactive === false && engine.needsUser) throw loginRequired();
     return await store.lock(
       `login/${provider.id}`,
       async () => {
         // Another process may have finished a sign-in while this one waited.
         if (!options.forceLogin) {
-          const again = await findStored(store, provider, options.account);
-          if (again && coversScopes(again.scopes, wanted)) {
-            const reused = sessionFor(again);
-            try {
-              await reused.fresh({ signal: d.signal });
-              emit(options.onEvent, {
-                type: 'credentials_reused',
-                providerId: provider.id,
-                account: again.account,
-              });
-              return reused;
-            } catch (error) {
-              if (!isLatchkeyError(error, 'REAUTH_REQUIRED')) throw error;
-            }
-          }
+          const again = await reuse(await findStored(store, provider, options.account));
+          if (again) return again;
         }
         const credentials = await signInAndStore(wanted, stored, d.signal);
         return sessionFor(credentials);

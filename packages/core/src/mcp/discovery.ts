@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../errors.js';
-import { toLatchkeyError } from '../oauth/errors.js';
+import { isIssuerMismatch, toLatchkeyError } from '../oauth/errors.js';
 import { endpointProblem, isInsecureLoopback, parseUrl } from '../util/url.js';
 import { canonicalResource, resourceCovers } from './resource.js';
 
@@ -160,10 +160,7 @@ export async function discoverAuthorizationServer(
     try {
       return await oauth.processDiscoveryResponse(new URL(issuer), response);
     } catch (error) {
-      if (
-        error instanceof oauth.OperationProcessingError &&
-        error.code === oauth.JSON_ATTRIBUTE_COMPARISON
-      ) {
+      if (isIssuerMismatch(error)) {
         throw new LatchkeyError(
           'ISSUER_MISMATCH',
           `The metadata at ${url} names another issuer than ${issuer}, so it was not used.`,

@@ -9,7 +9,7 @@ import type {
 } from '../provider/types.js';
 import type { JsonObject } from '../store/types.js';
 import { endpointProblem, isInsecureLoopback } from '../util/url.js';
-import { toLatchkeyError } from './errors.js';
+import { isIssuerMismatch, toLatchkeyError } from './errors.js';
 
 /** Extra values a provider's `mapTokenResponse` kept aside from one token response. */
 export interface TokenResponseExtras {
@@ -104,10 +104,7 @@ async function discover(
     try {
       return await oauth.processDiscoveryResponse(issuerUrl, response);
     } catch (error) {
-      if (
-        error instanceof oauth.OperationProcessingError &&
-        error.code === oauth.JSON_ATTRIBUTE_COMPARISON
-      ) {
+      if (isIssuerMismatch(error)) {
         throw new LatchkeyError(
           'ISSUER_MISMATCH',
           `The authorization server metadata at ${issuer} names another issuer, so it was not used. Check the provider's issuer setting.`,

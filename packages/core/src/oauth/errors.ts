@@ -102,3 +102,11 @@ function statusOf(error: oauth.OperationProcessingError): number | undefined {
   if (cause instanceof Response) return cause.status;
   return undefined;
 }
+
+/** Whether oauth4webapi refused metadata because its `issuer` is not the expected one (RFC 8414 §3.3). */
+export function isIssuerMismatch(error: unknown): boolean {
+  return (
+    error instanceof oauth.OperationProcessingError &&
+    error.code === oauth.JSON_ATTRIBUTE_COMPARISON
+  );
+}
