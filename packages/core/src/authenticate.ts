@@ -1,4 +1,3 @@
-import type { BrowserDriver } from './browser/types.js';
 import {
   type Credentials,
   coversScopes,
@@ -10,17 +9,15 @@ import {
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
 import { type EventListener, type EventPayload, emit, type LatchkeyEvent } from './events.js';
-import type { PasteCallback } from './oauth/paste-flow.js';
 import type { OpenUrl } from './open-url.js';
 import type { AuthProvider } from './provider/types.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
-import { createEngine } from './strategies/index.js';
+import type { BrowserDriver } from './strategies/browser/types.js';
+import { createEngine } from './strategies/registry.js';
+import type { Interaction, PasteCallback, SignInFlow } from './strategies/types.js';
 import { deadline } from './util/abort.js';
-
-/** How the user completes an interactive sign-in. */
-export type SignInFlow = 'loopback' | 'device' | 'paste';
 
 /** Options of {@link authenticate}. */
 export interface AuthenticateOptions {
@@ -99,7 +96,18 @@ async function findStored(
   }
   const key = keys[0] as string;
   const record = await store.get(key);
-  return record ? credentialsFromRecord(key, record) : undefined;
+  if (!record) return undefined;
+  const found = credentialsFromRecord(key, record);
+  // A record of an earlier release may name its account differently now (an MCP login
+  // named by its issuer URL): keep it under the key of its current name.
+  const current = credentialKey(provider.id, found.account);
+  if (current !== key) {
+    await store.lock(key, async () => {
+      await store.set(current, credentialsToRecord(found));
+      await store.delete(key);
+    });
+  }
+  return found;
 }
 
 /**
@@ -126,6 +134,14 @@ export async function authenticate(
   const wanted = [...new Set([...provider.strategy.scopes, ...(options.scopes ?? [])])];
   const d = deadline(timeoutMs, options.signal);
 
+  const interaction: Interaction = {
+    ...(options.account !== undefined ? { account: options.account } : {}),
+    ...(options.flow !== undefined ? { flow: options.flow } : {}),
+    ...(options.paste !== undefined ? { paste: options.paste } : {}),
+    ...(options.openUrl !== undefined ? { openUrl: options.openUrl } : {}),
+    ...(options.browser !== undefined ? { browser: options.browser } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
   const report = (event: EventPayload) =>
     emit(options.onEvent, { ...event, providerId: provider.id } as LatchkeyEvent);
   const engine = createEngine(provider, {
@@ -140,7 +156,7 @@ export async function authenticate(
     signal: AbortSignal,
   ): Promise<Credentials> => {
     const signedIn = await engine.signIn({
-      options,
+      interaction,
       scopes,
       ...(previous ? { previous } : {}),
       signal,

@@ -6,6 +6,39 @@ import type { JsonObject } from './store/types.js';
 export type Metadata = Readonly<Record<string, string | number | boolean>>;
 
 /**
+ * What the `mcp` engine keeps with a login: the authorization server that issued it and
+ * the client that obtained it, so a refresh or revocation (in any process) goes back to
+ * that server with that client, and never to another one.
+ */
+export interface McpLoginState {
+  readonly kind: 'mcp';
+  /** The authorization server's issuer identifier. */
+  readonly issuer: string;
+  /** The RFC 8707 resource the tokens were requested for. */
+  readonly resource: string;
+  /** The client id presented to the authorization server. */
+  readonly clientId: string;
+  /** How that client authenticates at the token endpoint. */
+  readonly tokenEndpointAuthMethod:
+    | 'none'
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt';
+  /** How the client was identified (absent for machine-to-machine grants). */
+  readonly clientIdentification?: 'pre-registered' | 'metadata-document' | 'dynamic';
+}
+
+/** What the `browser` engine keeps with a login: the browser profile it used. */
+export interface BrowserLoginState {
+  readonly kind: 'browser';
+  /** The persistent profile's name; `''` for the provider's default profile. */
+  readonly profile: string;
+}
+
+/** What a strategy's engine keeps with a login to refresh, revoke or sign in again. Not secret. */
+export type EngineState = McpLoginState | BrowserLoginState;
+
+/**
  * The credentials of one account at one provider. Secret values are {@link Secret}s:
  * they print and serialize as `[redacted]`; read them with `reveal()` where they are sent.
  */
@@ -32,9 +65,12 @@ export interface Credentials {
   readonly metadata: Metadata;
   /** When these credentials were obtained or last refreshed (epoch ms). */
   readonly obtainedAt: number;
+  /** What the strategy's engine keeps with the login (the MCP client and issuer, a browser profile). */
+  readonly engine?: EngineState;
 }
 
-const RECORD_VERSION = 1;
+/** Version 2 keeps engine state in `engine`; version 1 kept it as strings in `metadata`. */
+const RECORD_VERSION = 2;
 
 /** The store key of an account's credentials. */
 export function credentialKey(providerId: string, account: string): string {
@@ -69,6 +105,7 @@ export function credentialsToRecord(c: Credentials): JsonObject {
     metadata: { ...c.metadata },
     obtainedAt: c.obtainedAt,
   };
+  if (c.engine) record.engine = { ...c.engine };
   if (c.refreshToken) record.refreshToken = c.refreshToken.reveal();
   if (c.idToken) record.idToken = c.idToken.reveal();
   if (c.expiresAt !== undefined) record.expiresAt = c.expiresAt;
@@ -91,8 +128,107 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   );
 }
 
+const MCP_AUTH_METHODS: readonly string[] = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+];
+const IDENTIFICATIONS: readonly string[] = ['pre-registered', 'metadata-document', 'dynamic'];
+
+function engineFromRecord(key: string, value: unknown): EngineState | undefined {
+  if (value === undefined) return undefined;
+  const e = value as Record<string, unknown> | null;
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) corrupt(key, 'engine');
+  if (e.kind === 'browser' && typeof e.profile === 'string') {
+    return Object.freeze({ kind: 'browser', profile: e.profile });
+  }
+  if (
+    e.kind === 'mcp' &&
+    typeof e.issuer === 'string' &&
+    typeof e.resource === 'string' &&
+    typeof e.clientId === 'string' &&
+    typeof e.tokenEndpointAuthMethod === 'string' &&
+    MCP_AUTH_METHODS.includes(e.tokenEndpointAuthMethod) &&
+    (e.clientIdentification === undefined ||
+      (typeof e.clientIdentification === 'string' &&
+        IDENTIFICATIONS.includes(e.clientIdentification)))
+  ) {
+    return Object.freeze({
+      kind: 'mcp',
+      issuer: e.issuer,
+      resource: e.resource,
+      clientId: e.clientId,
+      tokenEndpointAuthMethod:
+        e.tokenEndpointAuthMethod as McpLoginState['tokenEndpointAuthMethod'],
+      ...(e.clientIdentification !== undefined
+        ? {
+            clientIdentification: e.clientIdentification as McpLoginState['clientIdentification'] &
+              string,
+          }
+        : {}),
+    });
+  }
+  return corrupt(key, 'engine');
+}
+
+/**
+ * The name an MCP login goes by: its authorization server's host and path
+ * (`auth.example.com`, `example.com/tenant1`), one login per authorization server.
+ */
+export function mcpAccountName(issuer: string): string {
+  const url = new URL(issuer);
+  return `${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Version 1 records kept engine state as strings in `metadata` and named an MCP login
+ * by its issuer URL: move that state into `engine`, and the name to {@link mcpAccountName}.
+ */
+function migrateV1(record: JsonObject): JsonObject {
+  const metadata = record.metadata;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return record;
+  const { clientId, tokenEndpointAuthMethod, clientIdentification, resource, browserProfile } =
+    metadata;
+  const rest = { ...metadata };
+  let engine: JsonObject | undefined;
+  if (
+    typeof clientId === 'string' &&
+    typeof tokenEndpointAuthMethod === 'string' &&
+    typeof resource === 'string' &&
+    typeof metadata.issuer === 'string'
+  ) {
+    engine = {
+      kind: 'mcp',
+      issuer: metadata.issuer,
+      resource,
+      clientId,
+      tokenEndpointAuthMethod,
+      ...(typeof clientIdentification === 'string' ? { clientIdentification } : {}),
+    };
+    for (const field of ['clientId', 'tokenEndpointAuthMethod', 'clientIdentification', 'resource'])
+      delete rest[field];
+  } else if (typeof browserProfile === 'string') {
+    engine = { kind: 'browser', profile: browserProfile };
+    delete rest.browserProfile;
+  }
+  if (!engine) return { ...record, v: RECORD_VERSION };
+  const account =
+    engine.kind === 'mcp' && record.account === engine.issuer
+      ? mcpAccountName(String(engine.issuer))
+      : record.account;
+  return {
+    ...record,
+    v: RECORD_VERSION,
+    ...(account !== undefined ? { account } : {}),
+    metadata: rest,
+    engine,
+  };
+}
+
 /** Reads credentials back from a store record; throws `STORE_CORRUPT` on a malformed one. */
-export function credentialsFromRecord(key: string, record: JsonObject): Credentials {
+export function credentialsFromRecord(key: string, stored: JsonObject): Credentials {
+  const record = stored.v === 1 ? migrateV1(stored) : stored;
   if (record.v !== RECORD_VERSION) corrupt(key, 'v');
   const str = (field: string, optional = false): string | undefined => {
     const value = record[field];
@@ -117,6 +253,7 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     corrupt(key, 'expiresAt');
   const refreshToken = str('refreshToken', true);
   const idToken = str('idToken', true);
+  const engine = engineFromRecord(key, record.engine);
   return freezeCredentials({
     providerId: str('providerId') as string,
     account: str('account') as string,
@@ -131,6 +268,7 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     ),
     metadata: metadata as Record<string, string | number | boolean>,
     obtainedAt: record.obtainedAt as number,
+    ...(engine ? { engine } : {}),
   });
 }
 

@@ -1,7 +1,7 @@
-import type { BrowserEvent } from './browser/events.js';
 import type { LatchkeyErrorCode } from './errors.js';
-import type { McpEvent } from './mcp/events.js';
-import type { ServerEvent } from './server/events.js';
+import type { ServerEvent } from './launch/events.js';
+import type { BrowserEvent } from './strategies/browser/events.js';
+import type { McpEvent } from './strategies/mcp/events.js';
 
 /** Fields every event carries. */
 export interface EventBase {

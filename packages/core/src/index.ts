@@ -1,69 +1,115 @@
-export { type AuthenticateOptions, authenticate, type SignInFlow } from './authenticate.js';
-export type { BrowserEvent } from './browser/events.js';
-export * from './browser/index.js';
-export type { Credentials, Metadata } from './credentials.js';
+// @latchkey/core: the orchestrators (authenticate, launchServer) and what a host or a
+// provider author needs. The step-by-step protocol pieces are in @latchkey/core/oauth,
+// the store contract suite in @latchkey/core/testing.
+export { type AuthenticateOptions, authenticate } from './authenticate.js';
+export type {
+  BrowserLoginState,
+  Credentials,
+  EngineState,
+  McpLoginState,
+  Metadata,
+} from './credentials.js';
 export {
   isLatchkeyError,
+  LATCHKEY_ERROR_CODES,
   LatchkeyError,
   type LatchkeyErrorCode,
   type LatchkeyErrorOptions,
 } from './errors.js';
 export type { EventBase, EventListener, LatchkeyEvent, OAuthEvent } from './events.js';
-export * from './mcp/index.js';
+export { type AuthorizedFetchOptions, authorizedFetch } from './launch/authorized-fetch.js';
+export { type CredentialFetchOptions, credentialFetch } from './launch/credential-fetch.js';
+export { defineServer } from './launch/define-server.js';
+export type { ServerEvent } from './launch/events.js';
 export {
-  type AuthorizationRequest,
-  type AuthorizationRequestOptions,
-  createAuthorizationRequest,
-  validateCallback,
-} from './oauth/authorization-request.js';
+  type LaunchedServer,
+  type LaunchServerOptions,
+  launchServer,
+} from './launch/launch-server.js';
+export { type RemoteServerOptions, remoteServer } from './launch/remote-server.js';
 export {
-  type ContextOptions,
-  createOAuthContext,
-  type FlowSettings,
-  type OAuthContext,
-  type RequestOptions,
-  type ResolveOptions,
-  resolveAuthorizationServer,
-  type TokenResponseExtras,
-} from './oauth/authorization-server.js';
-export {
-  type AcceptedCallback,
-  type LoopbackListener,
-  type LoopbackListenerOptions,
-  startLoopbackListener,
-} from './oauth/loopback-listener.js';
-export type { PasteCallback } from './oauth/paste-flow.js';
-export {
-  credentialsForNewLogin,
-  exchangeAuthorizationCode,
-  refreshCredentials,
-  revokeCredentials,
-  type TokenResult,
-} from './oauth/token-requests.js';
-export { type OpenUrl, openSystemBrowser } from './open-url.js';
-export {
-  defineProvider,
-  type OAuthStrategyDefinition,
-  type ProviderDefinition,
-} from './provider/define-provider.js';
+  type SpawnDescription,
+  type SpawnDescriptionOptions,
+  spawnDescription,
+} from './launch/spawn-description.js';
+export type { CrashRestartOptions } from './launch/supervisor.js';
 export type {
-  AccountIdentity,
+  CredentialField,
+  HttpTransportSpec,
+  InjectContext,
+  InjectedValue,
+  InjectFunction,
+  Injection,
+  McpServerSpec,
+  RefreshPolicy,
+  ServerDefinition,
+  ServerTransportSpec,
+  StdioTransportSpec,
+} from './launch/types.js';
+export { type OpenUrl, openSystemBrowser } from './open-url.js';
+export { defineProvider, type ProviderDefinition } from './provider/define-provider.js';
+export type { AuthProvider, AuthStrategy, StrategyKind } from './provider/types.js';
+export { Secret } from './secret.js';
+export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
+export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
+export { memoryStore } from './store/memory-store.js';
+export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
+export type { BrowserStrategyDefinition } from './strategies/browser/definition.js';
+export type { BrowserEvent } from './strategies/browser/events.js';
+export {
+  type CookieRuleOptions,
+  cookieRule,
+  type ExpressionRuleOptions,
+  type ExtractionRule,
+  type ExtractionRules,
+  expressionRule,
+  extractWith,
+  type LocalStorageJsonRuleOptions,
+  type LocalStorageRuleOptions,
+  localStorageJsonRule,
+  localStorageRule,
+  type RuleContext,
+  type RuleOptions,
+  type RuleValue,
+} from './strategies/browser/rules.js';
+export { type BrowserSignInOptions, signInWithBrowser } from './strategies/browser/sign-in.js';
+export type {
+  BrowserActivity,
+  BrowserCookie,
+  BrowserDriver,
+  BrowserOpenRequest,
+  BrowserPage,
+  BrowserStrategy,
+  BrowserValidateContext,
+  BrowserValidator,
+  BrowserWindow,
+  ExtractContext,
+  Extraction,
+  Extractor,
+  PartialExtraction,
+} from './strategies/browser/types.js';
+export type { AccountIdentity, RedirectOptions } from './strategies/common-types.js';
+export type { McpStrategyDefinition } from './strategies/mcp/definition.js';
+export type { McpEvent } from './strategies/mcp/events.js';
+export {
+  type McpAuthProviderOptions,
+  mcpAuthProvider,
+} from './strategies/mcp/mcp-auth-provider.js';
+export type {
+  ClientCredentials,
+  CrossAppAccess,
+  McpClientAuthMethod,
+  McpStrategy,
+  PreRegisteredClient,
+} from './strategies/mcp/types.js';
+export type { OAuthStrategyDefinition } from './strategies/oauth/definition.js';
+export type {
   AuthorizationParamsContext,
-  AuthProvider,
-  AuthStrategy,
   ClientAuthentication,
   IdentifyContext,
   MappedTokenResponse,
   OAuthEndpoints,
   OAuthStrategy,
-  RedirectOptions,
-  StrategyKind,
   TokenExchangeProxy,
-} from './provider/types.js';
-export { Secret } from './secret.js';
-export type { ServerEvent } from './server/events.js';
-export * from './server/index.js';
-export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
-export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
-export { memoryStore } from './store/memory-store.js';
-export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
+} from './strategies/oauth/types.js';
+export type { PasteCallback, SignInFlow } from './strategies/types.js';

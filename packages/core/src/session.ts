@@ -10,7 +10,8 @@ import { LatchkeyError } from './errors.js';
 import { type EventListener, emit } from './events.js';
 import type { AuthProvider } from './provider/types.js';
 import type { CredentialStore } from './store/types.js';
-import type { StrategyEngine } from './strategies/engine.js';
+import type { StrategyEngine } from './strategies/types.js';
+import { listeners } from './util/listeners.js';
 
 /** Options of {@link Session.fresh}. */
 export interface FreshOptions {
@@ -127,17 +128,11 @@ export function createSession(init: SessionInit): Session {
       'LOGIN_REQUIRED',
       `The login for ${current.account} at ${provider.name} was logged out. Sign in again with authenticate().`,
     );
-  const listeners = new Set<(credentials: Credentials) => void>();
+  const changed = listeners<Credentials>();
 
   const publish = (next: Credentials) => {
     current = next;
-    for (const listener of listeners) {
-      try {
-        listener(next);
-      } catch {
-        // A host's listener must not break the refresh.
-      }
-    }
+    changed.emit(next);
   };
 
   const reauth = (detail: string): LatchkeyError =>
@@ -283,12 +278,7 @@ export function createSession(init: SessionInit): Session {
         });
       return signingIn;
     },
-    onChange(listener: (credentials: Credentials) => void) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    onChange: changed.add,
     async logout(options?: { signal?: AbortSignal }): Promise<LogoutResult> {
       return store.lock(
         key,

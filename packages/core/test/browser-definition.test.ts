@@ -11,8 +11,8 @@ import {
   isLatchkeyError,
   localStorageJsonRule,
   localStorageRule,
-  navigationAllowed,
 } from '../src/index.js';
+import { navigationAllowed } from '../src/strategies/browser/allowlist.js';
 
 const token = localStorageRule({ key: 'token' });
 

@@ -13,7 +13,7 @@ import {
   memoryStore,
   signInWithBrowser,
 } from '../src/index.js';
-import { createEngine } from '../src/strategies/index.js';
+import { createEngine } from '../src/strategies/registry.js';
 import { FAKE_USER_AGENT, type FakeBrowser, fakeBrowser } from './fixtures/fake-browser.js';
 
 const TOKEN = 'tok-canary-4b1d7c0e9f2a';
@@ -93,7 +93,7 @@ describe('browser sign-in loop (fake driver)', () => {
     const engine = createEngine(provider, { store, emit: () => {} });
     const second = logIn(fake);
     await engine.signIn({
-      options: { browser: fake.driver },
+      interaction: { browser: fake.driver },
       scopes: [],
       previous: session.current(),
       signal: AbortSignal.timeout(20_000),
@@ -131,8 +131,8 @@ describe('browser sign-in loop (fake driver)', () => {
       teamName: 'One',
       user: 'ada',
       userAgent: FAKE_USER_AGENT,
-      browserProfile: '',
     });
+    expect(c.engine).toEqual({ kind: 'browser', profile: '' });
     expect(c.scopes).toEqual([]);
     expect(seen[0]?.userAgent).toBe(FAKE_USER_AGENT);
     expect(seen[0]?.account).toBe('T1');

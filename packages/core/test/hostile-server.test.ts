@@ -1,14 +1,11 @@
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, isLatchkeyError, type LatchkeyError, memoryStore } from '../src/index.js';
 import {
-  authenticate,
   createAuthorizationRequest,
-  isLatchkeyError,
-  type LatchkeyError,
-  memoryStore,
   resolveAuthorizationServer,
   validateCallback,
-} from '../src/index.js';
+} from '../src/oauth.js';
 import { canaryWatch, options, testProvider, unattendedUser } from './helpers.js';
 
 let server: TestAuthServer;

@@ -18,7 +18,7 @@ import {
   type ServerDefinition,
   type ServerEvent,
 } from '../src/index.js';
-import { isAlive, launchRoot } from '../src/server/launch-dir.js';
+import { isAlive, launchRoot } from '../src/launch/launch-dir.js';
 import type { CredentialReport } from './fixtures/credential-server.js';
 
 const require = createRequire(import.meta.url);

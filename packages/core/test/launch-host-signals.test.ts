@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchServer } from '../src/index.js';
-import { isAlive } from '../src/server/launch-dir.js';
+import { isAlive } from '../src/launch/launch-dir.js';
 import {
   canaryToken,
   childPids,

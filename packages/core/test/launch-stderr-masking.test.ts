@@ -2,7 +2,7 @@
 // token can be shown in part.
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../src/index.js';
-import { createMasker, splitStderr } from '../src/server/stderr-masking.js';
+import { createMasker, splitStderr } from '../src/launch/stderr-masking.js';
 
 function run(chunks: string[], secrets: string[], maxLineLength?: number): string[] {
   const masker = createMasker();

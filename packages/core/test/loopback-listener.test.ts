@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isLatchkeyError, type LoopbackListener, startLoopbackListener } from '../src/index.js';
+import { isLatchkeyError } from '../src/index.js';
+import { type LoopbackListener, startLoopbackListener } from '../src/oauth.js';
 
 interface Reply {
   status: number;

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { isLatchkeyError, mcpAuthProvider } from '../src/index.js';
 import {
   authorizationServerMetadataUrls,
   canonicalResource,
-  isLatchkeyError,
-  mcpAuthProvider,
   protectedResourceMetadataUrls,
   resourceCovers,
-} from '../src/index.js';
-import { scopesFor } from '../src/strategies/mcp-engine.js';
+} from '../src/oauth.js';
+import { scopesFor } from '../src/strategies/mcp/engine.js';
 
 describe('canonical resource URI (RFC 8707)', () => {
   it.each([
@@ -102,7 +101,7 @@ describe('mcpAuthProvider options', () => {
 
   it('refuses plain http without the development switch, even on loopback', () => {
     expect(configError(() => mcpAuthProvider('http://127.0.0.1:3000/mcp'))).toContain(
-      '"serverUrl"',
+      '"strategy.serverUrl"',
     );
     expect(() =>
       mcpAuthProvider('http://127.0.0.1:3000/mcp', { allowHttpLoopback: true }),
@@ -119,7 +118,7 @@ describe('mcpAuthProvider options', () => {
           clientMetadataUrl: 'https://app.example',
         }),
       ),
-    ).toContain('"clientMetadataUrl"');
+    ).toContain('"strategy.clientMetadataUrl"');
   });
 
   it('derives a stable id from the server URL', () => {

@@ -24,8 +24,6 @@ import {
   type AuthenticateOptions,
   authenticate,
   authorizedFetch,
-  bearerChallenge,
-  canonicalResource,
   fileStore,
   isLatchkeyError,
   type LatchkeyErrorCode,
@@ -34,11 +32,12 @@ import {
   mcpAuthProvider,
   memoryStore,
 } from '../src/index.js';
+import { bearerChallenge, canonicalResource } from '../src/oauth.js';
 import {
   createAuthorizationRequest,
   validateCallback,
-} from '../src/oauth/authorization-request.js';
-import { createOAuthContext } from '../src/oauth/authorization-server.js';
+} from '../src/strategies/oauth/authorization-request.js';
+import { createOAuthContext } from '../src/strategies/oauth/authorization-server.js';
 import { unattendedUser } from './helpers.js';
 
 const LOOPBACK = '127.0.0.1';

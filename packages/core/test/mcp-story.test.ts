@@ -16,6 +16,7 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialKey, mcpAccountName } from '../src/credentials.js';
 import {
   authenticate,
   authorizedFetch,
@@ -24,7 +25,7 @@ import {
   mcpAuthProvider,
   type Session,
 } from '../src/index.js';
-import { registrationKey } from '../src/mcp/registration.js';
+import { registrationKey } from '../src/strategies/mcp/registration.js';
 import { canaryWatch, unattendedUser } from './helpers.js';
 
 // Short enough to see a refresh ahead of expiry within the test, long enough that the
@@ -100,6 +101,9 @@ describe('MCP authorization, start to end', () => {
     });
     const first = session.current();
     expect(first.metadata.issuer).toBe(as1.issuer);
+    // The login is named for people, and its engine state names the server and client.
+    expect(first.account).toBe(new URL(as1.issuer).host);
+    expect(first.engine).toMatchObject({ kind: 'mcp', issuer: as1.issuer, resource: mcp.url });
     expect(first.scopes).toContain('mcp:read');
     expect(first.scopes).not.toContain('mcp:write');
     expect(first.refreshToken).toBeDefined();
@@ -226,7 +230,7 @@ describe('MCP authorization, start to end', () => {
       true,
     );
     const storedRecord = await fileStore({ directory: dir }).get(
-      `credentials/${provider.id}/${encodeURIComponent(as1.issuer)}`,
+      credentialKey(provider.id, mcpAccountName(as1.issuer)),
     );
     expect(storedRecord?.refreshToken).toBe(refreshed.refreshToken?.reveal());
 
@@ -262,7 +266,7 @@ describe('MCP authorization, start to end', () => {
     expect(as2.issuedTokens().has(moveCalls[2]?.token as string)).toBe(true);
     const store = fileStore({ directory: dir });
     expect(await store.list(`credentials/${provider.id}/`)).toEqual([
-      `credentials/${provider.id}/${encodeURIComponent(as2.issuer)}`,
+      credentialKey(provider.id, mcpAccountName(as2.issuer)),
     ]);
     // Registrations are kept per issuer: the one at the first server is still there.
     expect(await store.get(registrationKey(provider.id, as1.issuer))).toMatchObject({

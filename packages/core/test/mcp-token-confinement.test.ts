@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentialKey, credentialsToRecord } from '../src/credentials.js';
+import { credentialKey, credentialsToRecord, mcpAccountName } from '../src/credentials.js';
 import {
   authenticate,
   isLatchkeyError,
@@ -74,16 +74,23 @@ describe('the bearer token stays with the MCP server', () => {
     const store = memoryStore();
     const issuer = 'http://127.0.0.1:9/first-as';
     await store.set(
-      credentialKey(provider.id, issuer),
+      credentialKey(provider.id, mcpAccountName(issuer)),
       credentialsToRecord({
         providerId: provider.id,
-        account: issuer,
+        account: mcpAccountName(issuer),
         tokenType: 'bearer',
         accessToken: new Secret(canary),
         scopes: [],
         secrets: {},
-        metadata: { issuer, clientId: 'c1', resource: mcpUrl },
+        metadata: { issuer },
         obtainedAt: Date.now(),
+        engine: {
+          kind: 'mcp',
+          issuer,
+          resource: mcpUrl,
+          clientId: 'c1',
+          tokenEndpointAuthMethod: 'none',
+        },
       }),
     );
     const session = await authenticate(provider, { store, interactive: false });

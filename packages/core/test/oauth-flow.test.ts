@@ -4,13 +4,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticate,
   type Credentials,
-  credentialsForNewLogin,
   isLatchkeyError,
   LatchkeyError,
   memoryStore,
+} from '../src/index.js';
+import {
+  credentialsForNewLogin,
   refreshCredentials,
   resolveAuthorizationServer,
-} from '../src/index.js';
+} from '../src/oauth.js';
 import { canaryWatch, noBrowser, options, testProvider, unattendedUser } from './helpers.js';
 
 let server: TestAuthServer;

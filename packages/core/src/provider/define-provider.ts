@@ -1,9 +1,11 @@
-import { type BrowserStrategyDefinition, normalizeBrowser } from './browser-definition.js';
-import { checkFunction, fail } from './definition-checks.js';
-import { normalizeOAuth, type OAuthStrategyDefinition } from './oauth-definition.js';
-import type { AccountIdentity, AuthProvider, IdentifyContext } from './types.js';
-
-export type { OAuthStrategyDefinition } from './oauth-definition.js';
+import type { BrowserStrategyDefinition } from '../strategies/browser/definition.js';
+import type { AccountIdentity } from '../strategies/common-types.js';
+import { checkFunction, fail } from '../strategies/definition-checks.js';
+import type { McpStrategyDefinition } from '../strategies/mcp/definition.js';
+import type { OAuthStrategyDefinition } from '../strategies/oauth/definition.js';
+import type { IdentifyContext } from '../strategies/oauth/types.js';
+import { STRATEGY_KINDS, strategyModule } from '../strategies/registry.js';
+import type { AuthProvider } from './types.js';
 
 /** What {@link defineProvider} takes. */
 export interface ProviderDefinition {
@@ -12,8 +14,8 @@ export interface ProviderDefinition {
   /** A display name; defaults to the id. */
   name?: string;
   /** How credentials are obtained. */
-  strategy: OAuthStrategyDefinition | BrowserStrategyDefinition;
-  /** Names the account the credentials belong to. */
+  strategy: OAuthStrategyDefinition | McpStrategyDefinition | BrowserStrategyDefinition;
+  /** Names the account the credentials belong to (`oauth` strategy). */
   identify?: (context: IdentifyContext) => Promise<AccountIdentity> | AccountIdentity;
   /** A sentence added to `REAUTH_REQUIRED` messages. */
   reauthHint?: string;
@@ -21,8 +23,9 @@ export interface ProviderDefinition {
 
 /**
  * Checks a provider definition and returns it as a frozen {@link AuthProvider}, with
- * defaults filled in. Throws `LatchkeyError` `PROVIDER_CONFIG` naming the first bad
- * field; throws `TypeError` when the definition is not an object.
+ * defaults filled in. The strategy is checked by its kind's own rules. Throws
+ * `LatchkeyError` `PROVIDER_CONFIG` naming the first bad field; throws `TypeError` when
+ * the definition is not an object.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749 OAuth 2.0
  * @see https://www.rfc-editor.org/rfc/rfc8252 OAuth 2.0 for Native Apps
@@ -43,22 +46,18 @@ export function defineProvider(definition: ProviderDefinition): AuthProvider {
   if (reauthHint !== undefined && typeof reauthHint !== 'string')
     fail('reauthHint', 'must be a string');
   const kind = (strategy as { kind?: unknown }).kind;
-  if (kind !== 'oauth' && kind !== 'browser') {
+  const module = strategyModule(kind);
+  if (!module) {
     fail(
       'strategy.kind',
-      `is ${JSON.stringify(kind)}; the supported kinds are "oauth" and "browser"`,
+      `is ${JSON.stringify(kind)}; the supported kinds are ${STRATEGY_KINDS.map((k) => `"${k}"`).join(', ')}`,
     );
-  }
-  if (kind === 'browser' && identify) {
-    fail('identify', 'is not used by the browser strategy: name the account in strategy.validate');
   }
   return Object.freeze({
     id,
     name: name ?? id,
     strategy: Object.freeze(
-      kind === 'browser'
-        ? normalizeBrowser(strategy as BrowserStrategyDefinition)
-        : normalizeOAuth(strategy as OAuthStrategyDefinition),
+      module.define(strategy as never, { hasIdentify: identify !== undefined }),
     ),
     ...(identify ? { identify } : {}),
     ...(reauthHint ? { reauthHint } : {}),

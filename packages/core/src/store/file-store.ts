@@ -4,13 +4,13 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type Conf from 'conf';
 import { LatchkeyError } from '../errors.js';
+import { sleep } from '../util/abort.js';
 import {
   cancelledError,
   createKeyedMutex,
   DEFAULT_LOCK_TIMEOUT_MS,
   formatSeconds,
   resolveLockTimeout,
-  sleep,
   throwIfAborted,
 } from './locks.js';
 import type { CredentialStore, JsonObject, LockOptions } from './types.js';
@@ -430,7 +430,9 @@ async function acquireLockFile(
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw options.timedOut();
-    await sleep(Math.min(remaining, 20 + Math.random() * 40), signal);
+    await sleep(Math.min(remaining, 20 + Math.random() * 40), signal).catch(() => {
+      throw cancelledError(signal);
+    });
   }
 }
 

@@ -1,11 +1,9 @@
 import { LatchkeyError } from '../errors.js';
+import { MAX_TIMER_MS } from '../util/abort.js';
 import type { LockOptions } from './types.js';
 
 /** How long a store waits for a lock when the caller does not say, in milliseconds. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-
-// setTimeout fires at once for delays above 2^31 - 1 ms; longer waits are clamped to this.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Reads and checks `timeoutMs` from lock options.
@@ -52,32 +50,6 @@ export function cancelledError(signal: AbortSignal | undefined): LatchkeyError {
  */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw cancelledError(signal);
-}
-
-/**
- * Waits `ms` milliseconds, or rejects with `AUTH_CANCELLED` as soon as `signal` aborts.
- *
- * The timer and the abort listener are both removed on every path.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(cancelledError(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(cancelledError(signal));
-    };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Options of {@link KeyedMutex.acquire}. */

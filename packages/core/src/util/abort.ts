@@ -1,5 +1,8 @@
 import { LatchkeyError } from '../errors.js';
 
+/** `setTimeout` fires at once for delays above 2^31 - 1 ms; longer waits are clamped to this. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A signal that fires on the caller's signal or after `timeoutMs`, whichever comes first. */
 export interface Deadline {
   readonly signal: AbortSignal;
@@ -19,7 +22,7 @@ export function deadline(timeoutMs: number, signal?: AbortSignal): Deadline {
       timedOut = true;
       controller.abort(new Error('timeout'));
     },
-    Math.min(Math.max(timeoutMs, 0), 2 ** 31 - 1),
+    Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS),
   );
   timer.unref?.();
   const onAbort = () => controller.abort(signal?.reason);
@@ -43,7 +46,10 @@ export function deadline(timeoutMs: number, signal?: AbortSignal): Deadline {
   };
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+/**
+ * Resolves after `ms`, or rejects with the signal's reason when it aborts first. The
+ * timer and the abort listener are both removed on every path.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -54,10 +60,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,0 +1,342 @@
+import type * as oauth from 'oauth4webapi';
+import { type Credentials, type McpLoginState, mcpAccountName } from '../../credentials.js';
+import { LatchkeyError } from '../../errors.js';
+import { signInOpener } from '../../open-url.js';
+import type { AuthProvider } from '../../provider/types.js';
+import { Secret } from '../../secret.js';
+import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
+import type { FlowContext } from '../oauth/flow-context.js';
+import { runFlow } from '../oauth/run-flow.js';
+import { refreshCredentials, revokeCredentials, toCredentials } from '../oauth/token-requests.js';
+import type { ClientAuthentication } from '../oauth/types.js';
+import type { EngineOptions, StrategyEngine } from '../types.js';
+import type { BearerChallenge } from './challenge.js';
+import {
+  type DiscoveryHttp,
+  discoverAuthorizationServer,
+  discoverLegacyAuthorizationServer,
+  discoverProtectedResource,
+  fallbackAuthorizationServer,
+  type ProtectedResourceMetadata,
+} from './discovery.js';
+import { runCrossAppAccess, runMachineGrant } from './machine-grants.js';
+import { probeServer } from './probe.js';
+import {
+  clientAuthentication,
+  type ResolvedClient,
+  registrationKey,
+  resolveClient,
+} from './registration.js';
+import type { McpStrategy } from './types.js';
+
+/** What discovery found for one sign-in. */
+export interface McpDiscovery {
+  readonly challenge?: BearerChallenge;
+  readonly resourceMetadata?: ProtectedResourceMetadata;
+  readonly as: oauth.AuthorizationServer;
+  /** Whether the metadata was published (false: 2025-03-26 default endpoints). */
+  readonly published: boolean;
+}
+
+/**
+ * The engine of the `mcp` strategy: discovery from the MCP server's challenge, client
+ * identification, and the authorization code flow with PKCE and `resource` (or a
+ * machine-to-machine grant), with tokens kept per authorization server.
+ */
+export function mcpEngine(
+  provider: AuthProvider & { readonly strategy: McpStrategy },
+  options: EngineOptions,
+): StrategyEngine {
+  const strategy = provider.strategy;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const resource = strategy.serverUrl;
+  const http = (signal?: AbortSignal): DiscoveryHttp => ({
+    fetch: fetchImpl,
+    allowHttpLoopback: strategy.allowHttpLoopback,
+    ...(signal ? { signal } : {}),
+  });
+
+  const discover = async (signal: AbortSignal): Promise<McpDiscovery> => {
+    const challenge = await probeServer(resource, http(signal));
+    const resourceMetadata = await discoverProtectedResource(
+      resource,
+      challenge?.resourceMetadata,
+      http(signal),
+    );
+    let as: oauth.AuthorizationServer | undefined;
+    if (resourceMetadata) {
+      options.emit({
+        type: 'resource_metadata_discovered',
+        resource: resourceMetadata.resource,
+        authorizationServers: resourceMetadata.authorization_servers ?? [],
+      });
+      const issuer = resourceMetadata.authorization_servers?.[0];
+      if (!issuer) {
+        throw new LatchkeyError(
+          'DISCOVERY_FAILED',
+          `The protected resource metadata at ${resourceMetadata.url} names no authorization server.`,
+        );
+      }
+      as = await discoverAuthorizationServer(issuer, http(signal));
+      // Default endpoints are for 2025-03-26 servers only, which publish no resource metadata.
+      if (!as) {
+        throw new LatchkeyError(
+          'DISCOVERY_FAILED',
+          `The authorization server ${issuer} named by ${resourceMetadata.url} publishes no metadata, so Latchkey will not guess its endpoints.`,
+        );
+      }
+    } else {
+      // A 2025-03-26 server: its origin is the authorization server.
+      const origin = new URL(resource).origin;
+      as = await discoverLegacyAuthorizationServer(origin, http(signal));
+    }
+    const published = as !== undefined;
+    const server = as ?? fallbackAuthorizationServer(new URL(resource).origin);
+    options.emit({ type: 'discovery_completed', issuer: server.issuer });
+    return {
+      ...(challenge ? { challenge } : {}),
+      ...(resourceMetadata ? { resourceMetadata } : {}),
+      as: server,
+      published,
+    };
+  };
+
+  const contextFor = (
+    as: oauth.AuthorizationServer,
+    client: ResolvedClient | ClientLike,
+    scopes: readonly string[],
+  ) =>
+    createOAuthContext(
+      provider,
+      as,
+      {
+        clientId: client.clientId,
+        clientAuthentication: client.clientAuthentication,
+        scopes,
+        scopeSeparator: ' ',
+        redirect: strategy.redirect,
+        tokenParams: { resource },
+      },
+      { fetch: fetchImpl, allowHttpLoopback: strategy.allowHttpLoopback },
+    );
+
+  const loginState = (
+    client: ClientLike & { method?: ResolvedClient['method'] },
+    as: oauth.AuthorizationServer,
+  ): McpLoginState => ({
+    kind: 'mcp',
+    issuer: as.issuer,
+    resource,
+    clientId: client.clientId,
+    tokenEndpointAuthMethod: client.clientAuthentication.method,
+    ...(client.method ? { clientIdentification: client.method } : {}),
+  });
+
+  // What the engine kept with a stored login; a login without it cannot be renewed.
+  const stateOf = (current: Credentials): McpLoginState => {
+    const state = current.engine;
+    if (state?.kind !== 'mcp') {
+      throw new LatchkeyError(
+        'REAUTH_REQUIRED',
+        `The stored ${provider.name} login does not name the authorization server and client that obtained it. Sign in again.`,
+      );
+    }
+    return state;
+  };
+
+  // The client that obtained `current`, to refresh or revoke with it.
+  const clientOf = async (state: McpLoginState): Promise<ClientLike> => {
+    const { clientId, tokenEndpointAuthMethod: method } = state;
+    const machine = strategy.clientCredentials ?? strategy.crossAppAccess;
+    if (machine?.clientId === clientId) {
+      return { clientId, clientAuthentication: machineAuthentication(strategy) };
+    }
+    if (strategy.client?.clientId === clientId) {
+      return {
+        clientId,
+        clientAuthentication: clientAuthentication(
+          method === 'client_secret_basic' || method === 'client_secret_post' ? method : 'none',
+          strategy.client.clientSecret,
+        ),
+      };
+    }
+    const registration = await options.store.get(registrationKey(provider.id, state.issuer));
+    const secretValue =
+      registration?.client_id === clientId && typeof registration.client_secret === 'string'
+        ? new Secret(registration.client_secret)
+        : undefined;
+    return {
+      clientId,
+      clientAuthentication: clientAuthentication(
+        method === 'client_secret_basic' || method === 'client_secret_post' ? method : 'none',
+        secretValue,
+      ),
+    };
+  };
+
+  const storedContext = async (
+    current: Credentials,
+    signal?: AbortSignal,
+  ): Promise<OAuthContext> => {
+    const state = stateOf(current);
+    const { issuer } = state;
+    const origin = new URL(issuer).origin;
+    const discovered =
+      (await discoverAuthorizationServer(issuer, http(signal)).catch((error: unknown) => {
+        // A 2025-03-26 server's metadata names an issuer below the origin it is served from.
+        if (error instanceof LatchkeyError && error.code === 'ISSUER_MISMATCH') return undefined;
+        throw error;
+      })) ?? (await discoverLegacyAuthorizationServer(origin, http(signal)));
+    // The tokens go back only to the server that issued them (RFC 8414 §3.3): metadata
+    // found on the same origin under another issuer is not that server.
+    if (discovered && discovered.issuer !== issuer) {
+      throw new LatchkeyError(
+        'ISSUER_MISMATCH',
+        `The metadata of the authorization server ${issuer}, which issued the stored login, now names another issuer, so it was not used. The server is misconfigured; sign in again once it is fixed.`,
+      );
+    }
+    const as = discovered ?? fallbackAuthorizationServer(origin);
+    return contextFor(as, await clientOf(state), current.scopes);
+  };
+
+  return {
+    needsUser: strategy.clientCredentials === undefined && strategy.crossAppAccess === undefined,
+    async signIn(request) {
+      const found = await discover(request.signal);
+      const machine = strategy.clientCredentials ?? strategy.crossAppAccess;
+      if (machine) {
+        const client: ClientLike = {
+          clientId: machine.clientId,
+          clientAuthentication: machineAuthentication(strategy),
+        };
+        // No refresh token comes with a client credentials grant (RFC 6749 §4.4.3).
+        const scopes = scopesFor(request.scopes, found, { offlineAccess: false });
+        const context = contextFor(found.as, client, scopes);
+        const token = await machineGrant(strategy, context, scopes, request.signal);
+        return toCredentials(context, token, mcpAccountName(found.as.issuer), {
+          scopes,
+          engine: loginState(client, found.as),
+        });
+      }
+      if (found.published) requirePkce(found.as);
+      const scopes = scopesFor(request.scopes, found);
+      let resolved: ResolvedClient | undefined;
+      const { interaction } = request;
+      const flow: FlowContext = {
+        redirect: strategy.redirect,
+        contextFor: async (redirectUri) => {
+          resolved = await resolveClient({
+            providerId: provider.id,
+            strategy,
+            as: found.as,
+            redirectUri: redirectUri ?? `http://127.0.0.1${strategy.redirect.path}`,
+            store: options.store,
+            http: http(request.signal),
+            emit: (method) =>
+              options.emit({ type: 'client_registered', issuer: found.as.issuer, method }),
+          });
+          return contextFor(found.as, resolved, scopes);
+        },
+        scopes,
+        params: { resource },
+        signal: request.signal,
+        emit: request.emit,
+        openUrl: signInOpener(interaction.openUrl),
+      };
+      const { token, context } = await runFlow(flow, interaction.flow, interaction.paste);
+      const client = resolved as ResolvedClient;
+      return toCredentials(context, token, mcpAccountName(found.as.issuer), {
+        scopes,
+        engine: loginState(client, found.as),
+      });
+    },
+    async refresh(current, signal) {
+      const context = await storedContext(current, signal);
+      if (strategy.clientCredentials || strategy.crossAppAccess) {
+        // A machine grant has no refresh token: it simply asks again.
+        const token = await machineGrant(strategy, context, current.scopes, signal);
+        return toCredentials(context, token, current.account, {
+          scopes: current.scopes,
+          previous: current,
+        });
+      }
+      return refreshCredentials(context, current, signal);
+    },
+    async revoke(current, signal) {
+      return revokeCredentials(await storedContext(current, signal), current, signal);
+    },
+  };
+}
+
+/** Runs the configured machine-to-machine grant. */
+function machineGrant(
+  strategy: McpStrategy,
+  context: OAuthContext,
+  scopes: readonly string[],
+  signal?: AbortSignal,
+) {
+  const xaa = strategy.crossAppAccess;
+  if (!xaa) return runMachineGrant(context, scopes, signal);
+  return runCrossAppAccess(
+    context,
+    {
+      tokenEndpoint: xaa.idpTokenEndpoint,
+      ...(xaa.idpIssuer ? { issuer: xaa.idpIssuer } : {}),
+      clientId: xaa.idpClientId,
+      idToken: async () => (await xaa.idToken()).reveal(),
+    },
+    scopes,
+    signal,
+  );
+}
+
+/** A client id and how it authenticates. */
+interface ClientLike {
+  readonly clientId: string;
+  readonly clientAuthentication: ClientAuthentication;
+}
+
+function requirePkce(as: oauth.AuthorizationServer): void {
+  const methods = as.code_challenge_methods_supported;
+  if (!Array.isArray(methods) || !methods.includes('S256')) {
+    throw new LatchkeyError(
+      'PKCE_UNSUPPORTED',
+      `The authorization server ${as.issuer} does not advertise PKCE with S256 (code_challenge_methods_supported), so Latchkey will not sign in with it.`,
+    );
+  }
+}
+
+function machineAuthentication(strategy: McpStrategy): ClientAuthentication {
+  const xaa = strategy.crossAppAccess;
+  if (xaa) return { method: xaa.authMethod, clientSecret: xaa.clientSecret };
+  const cc = strategy.clientCredentials;
+  if (!cc) return { method: 'none' };
+  if (cc.authMethod === 'private_key_jwt') {
+    return {
+      method: 'private_key_jwt',
+      privateKey: cc.privateKey,
+      ...(cc.keyId ? { keyId: cc.keyId } : {}),
+    };
+  }
+  return { method: cc.authMethod, clientSecret: cc.clientSecret };
+}
+
+/**
+ * The scopes to request: the challenge's `scope` is authoritative; else every scope the
+ * protected resource supports; else none. Then the host's extra scopes, and
+ * `offline_access` when the authorization server lists it (a refresh token is never
+ * assumed) unless `offlineAccess` is false (grants that give no refresh token).
+ */
+export function scopesFor(
+  requested: readonly string[],
+  found: McpDiscovery,
+  options: { offlineAccess?: boolean } = {},
+): string[] {
+  const base = found.challenge?.scope ?? found.resourceMetadata?.scopes_supported ?? [];
+  const scopes = new Set([...base, ...requested]);
+  const supported = found.as.scopes_supported;
+  if (options.offlineAccess === false) scopes.delete('offline_access');
+  else if (Array.isArray(supported) && supported.includes('offline_access'))
+    scopes.add('offline_access');
+  return [...scopes];
+}

@@ -1,0 +1,133 @@
+import * as oauth from 'oauth4webapi';
+import { LatchkeyError } from '../../errors.js';
+import { Secret } from '../../secret.js';
+import type { OAuthContext } from './authorization-server.js';
+import { toLatchkeyError } from './errors.js';
+
+/**
+ * An authorization request ready to open: the URL plus what is needed to check the
+ * callback and redeem the code. Keep it in memory only.
+ */
+export interface AuthorizationRequest {
+  /** The URL to open in the user's browser. */
+  readonly url: string;
+  /** The `state` sent; the callback must carry it back (RFC 6749 §10.12). */
+  readonly state: string;
+  /** The PKCE code verifier (RFC 7636); secret. */
+  readonly codeVerifier: Secret;
+  /** The redirect URI sent; the token request repeats it. */
+  readonly redirectUri: string;
+  /** The scopes requested. */
+  readonly scopes: readonly string[];
+}
+
+/** Options of {@link createAuthorizationRequest}. */
+export interface AuthorizationRequestOptions {
+  /** Where the authorization server sends the user back. */
+  redirectUri: string;
+  /** Scopes to request; default: the provider's. */
+  scopes?: readonly string[];
+  /** Extra parameters (they cannot replace the ones Latchkey sets). */
+  params?: Record<string, string>;
+  /** The `state` to send; default: a fresh random one. */
+  state?: string;
+}
+
+/**
+ * The authorization request parameters Latchkey sets itself; a provider's extra
+ * parameters cannot replace them (`scope` comes from the provider's scopes).
+ */
+export const RESERVED_AUTHORIZATION_PARAMS: ReadonlySet<string> = new Set([
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'scope',
+]);
+
+/**
+ * Builds an authorization code request with PKCE S256 and a fresh `state`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 Authorization Request
+ * @see https://www.rfc-editor.org/rfc/rfc7636 PKCE
+ */
+export async function createAuthorizationRequest(
+  context: OAuthContext,
+  options: AuthorizationRequestOptions,
+): Promise<AuthorizationRequest> {
+  const endpoint = context.as.authorization_endpoint;
+  if (!endpoint) {
+    throw new LatchkeyError(
+      'DISCOVERY_FAILED',
+      'The authorization server has no authorization endpoint.',
+    );
+  }
+  const scopes = [...(options.scopes ?? context.settings.scopes)];
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
+  const state = options.state ?? oauth.generateRandomState();
+  const url = new URL(endpoint);
+  for (const [name, value] of Object.entries(options.params ?? {})) {
+    if (!RESERVED_AUTHORIZATION_PARAMS.has(name)) url.searchParams.set(name, value);
+  }
+  url.searchParams.set('client_id', context.client.client_id);
+  url.searchParams.set('redirect_uri', options.redirectUri);
+  url.searchParams.set('response_type', 'code');
+  if (scopes.length > 0)
+    url.searchParams.set('scope', scopes.join(context.settings.scopeSeparator));
+  url.searchParams.set('state', state);
+  url.searchParams.set('code_challenge', codeChallenge);
+  url.searchParams.set('code_challenge_method', 'S256');
+  return Object.freeze({
+    url: url.href,
+    state,
+    codeVerifier: new Secret(codeVerifier),
+    redirectUri: options.redirectUri,
+    scopes: Object.freeze(scopes),
+  });
+}
+
+/**
+ * Checks an authorization response (the callback URL): the issuer (RFC 9207), then
+ * `state`, then an error. The issuer is checked first so that a response from another
+ * server is never acted on, not even its `error`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9207 Authorization Server Issuer Identification
+ */
+export function validateCallback(
+  context: OAuthContext,
+  request: AuthorizationRequest,
+  callback: URL,
+): URLSearchParams {
+  const iss = callback.searchParams.get('iss');
+  if (iss !== null && iss !== context.as.issuer) {
+    throw new LatchkeyError(
+      'ISSUER_MISMATCH',
+      'The sign-in response came from another authorization server than the one asked, so it was ignored. Start the sign-in again.',
+    );
+  }
+  if (iss === null && context.as.authorization_response_iss_parameter_supported === true) {
+    throw new LatchkeyError(
+      'ISSUER_MISMATCH',
+      'The sign-in response lacks the issuer the authorization server promised to send, so it was ignored. Start the sign-in again.',
+    );
+  }
+  if (callback.searchParams.get('state') !== request.state) {
+    throw new LatchkeyError(
+      'STATE_MISMATCH',
+      'The sign-in response does not belong to this sign-in (state mismatch). Start the sign-in again.',
+    );
+  }
+  try {
+    return oauth.validateAuthResponse(
+      context.as,
+      context.client,
+      callback.searchParams,
+      request.state,
+    );
+  } catch (error) {
+    throw toLatchkeyError(error, 'sign-in');
+  }
+}

@@ -1,0 +1,61 @@
+import { signInOpener } from '../../open-url.js';
+import type { AuthProvider } from '../../provider/types.js';
+import type { EngineOptions, StrategyEngine } from '../types.js';
+import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
+import type { FlowContext } from './flow-context.js';
+import { runFlow } from './run-flow.js';
+import { credentialsForNewLogin, refreshCredentials, revokeCredentials } from './token-requests.js';
+import type { OAuthStrategy } from './types.js';
+
+/** The engine of the `oauth` strategy: authorization code + PKCE, refresh, revocation. */
+export function oauthEngine(
+  provider: AuthProvider & { readonly strategy: OAuthStrategy },
+  options: EngineOptions,
+): StrategyEngine {
+  const strategy = provider.strategy;
+  let contextPromise: Promise<OAuthContext> | undefined;
+  // Discovery runs once per engine, on first need, and again after a failure.
+  const context = (signal?: AbortSignal): Promise<OAuthContext> => {
+    contextPromise ??= resolveAuthorizationServer(provider, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(signal ? { signal } : {}),
+    }).then((ctx) => {
+      options.emit({ type: 'discovery_completed', issuer: ctx.as.issuer });
+      return ctx;
+    });
+    contextPromise.catch(() => {
+      contextPromise = undefined;
+    });
+    return contextPromise;
+  };
+
+  return {
+    needsUser: true,
+    async signIn(request) {
+      const ctx = await context(request.signal);
+      const { interaction } = request;
+      const flow: FlowContext = {
+        redirect: strategy.redirect,
+        contextFor: async () => ctx,
+        scopes: request.scopes,
+        params:
+          strategy.authorizationParams?.({
+            hasRefreshToken: request.previous?.refreshToken !== undefined,
+            ...(interaction.account !== undefined ? { account: interaction.account } : {}),
+            scopes: request.scopes,
+          }) ?? {},
+        signal: request.signal,
+        emit: request.emit,
+        openUrl: signInOpener(interaction.openUrl),
+      };
+      const { token } = await runFlow(flow, interaction.flow, interaction.paste);
+      return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
+    },
+    async refresh(current, signal) {
+      return refreshCredentials(await context(signal), current, signal);
+    },
+    async revoke(current, signal) {
+      return revokeCredentials(await context(signal), current, signal);
+    },
+  };
+}

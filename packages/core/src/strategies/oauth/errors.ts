@@ -1,0 +1,112 @@
+import * as oauth from 'oauth4webapi';
+import { LatchkeyError } from '../../errors.js';
+
+/**
+ * A cause safe to attach to a `LatchkeyError`: oauth4webapi's code and message only.
+ * Nested causes are dropped because a JSON parse error quotes the text it failed on,
+ * and that text can be a token response.
+ */
+function safeCause(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const cause = new Error(error.message);
+  cause.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') (cause as Error & { code?: string }).code = code;
+  if (error instanceof oauth.ResponseBodyError) {
+    Object.assign(cause, { status: error.status, error: error.error });
+  }
+  return cause;
+}
+
+function describe(error: string, description: string | undefined): string {
+  return description ? `${error}: ${description.slice(0, 300)}` : error;
+}
+
+/**
+ * Turns an error thrown while talking to an authorization server into a
+ * `LatchkeyError` with a stable code. `step` names what was being done, for the message.
+ */
+export function toLatchkeyError(error: unknown, step: string): LatchkeyError {
+  if (error instanceof LatchkeyError) return error;
+  const cause = safeCause(error);
+  if (error instanceof oauth.ResponseBodyError) {
+    const detail = describe(error.error, error.error_description);
+    if (error.error === 'invalid_grant') {
+      return new LatchkeyError(
+        'INVALID_GRANT',
+        `The authorization server rejected the grant during ${step} (${detail}).`,
+        {
+          cause,
+        },
+      );
+    }
+    if (error.error === 'access_denied') {
+      return new LatchkeyError('AUTH_DENIED', `Access was denied during ${step} (${detail}).`, {
+        cause,
+      });
+    }
+    return new LatchkeyError(
+      'TOKEN_REQUEST_FAILED',
+      `The authorization server refused ${step} (HTTP ${error.status}, ${detail}). Check the provider's client id, secret and scopes.`,
+      { cause },
+    );
+  }
+  if (error instanceof oauth.AuthorizationResponseError) {
+    return new LatchkeyError(
+      'AUTH_DENIED',
+      `Sign-in was not granted (${describe(error.error, error.error_description)}). Try again and approve the request.`,
+      { cause },
+    );
+  }
+  if (error instanceof oauth.OperationProcessingError) {
+    if (
+      error.code === oauth.HTTP_REQUEST_FORBIDDEN ||
+      error.code === oauth.REQUEST_PROTOCOL_FORBIDDEN
+    ) {
+      return new LatchkeyError(
+        'INSECURE_ENDPOINT',
+        `Refused a plain-http request during ${step}; authorization server endpoints must use https.`,
+        { cause },
+      );
+    }
+    const status = statusOf(error);
+    return new LatchkeyError(
+      'INVALID_RESPONSE',
+      `The authorization server sent an invalid response during ${step}${status ? ` (HTTP ${status})` : ''}: ${error.message}. Try again later; if it persists, the service may be down or misconfigured.`,
+      { cause },
+    );
+  }
+  if (
+    error instanceof TypeError &&
+    /fetch failed|network|ECONN|ENOTFOUND/i.test(
+      `${error.message} ${String((error as { cause?: unknown }).cause)}`,
+    )
+  ) {
+    return new LatchkeyError(
+      'NETWORK_ERROR',
+      `Could not reach the authorization server during ${step}. Check the network connection and try again.`,
+      { cause },
+    );
+  }
+  return new LatchkeyError(
+    'INVALID_RESPONSE',
+    `Unexpected failure during ${step}: ${cause?.message ?? String(error)}.`,
+    {
+      cause,
+    },
+  );
+}
+
+function statusOf(error: oauth.OperationProcessingError): number | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Response) return cause.status;
+  return undefined;
+}
+
+/** Whether oauth4webapi refused metadata because its `issuer` is not the expected one (RFC 8414 §3.3). */
+export function isIssuerMismatch(error: unknown): boolean {
+  return (
+    error instanceof oauth.OperationProcessingError &&
+    error.code === oauth.JSON_ATTRIBUTE_COMPARISON
+  );
+}

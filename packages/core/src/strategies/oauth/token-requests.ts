@@ -1,0 +1,216 @@
+import * as oauth from 'oauth4webapi';
+import { type Credentials, type EngineState, freezeCredentials } from '../../credentials.js';
+import { LatchkeyError } from '../../errors.js';
+import { Secret } from '../../secret.js';
+import type { AuthorizationRequest } from './authorization-request.js';
+import type { OAuthContext, TokenResponseExtras } from './authorization-server.js';
+import { toLatchkeyError } from './errors.js';
+import { fetchUserinfo, identifyAccount } from './identify.js';
+
+/** A processed token endpoint response, before it is tied to an account. */
+export interface TokenResult {
+  readonly response: oauth.TokenEndpointResponse;
+  readonly extras: TokenResponseExtras;
+  readonly idTokenClaims?: Readonly<Record<string, unknown>>;
+  readonly receivedAt: number;
+}
+
+/**
+ * Redeems an authorization code at the token endpoint (with the PKCE verifier).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3 Access Token Request
+ */
+export async function exchangeAuthorizationCode(
+  context: OAuthContext,
+  request: AuthorizationRequest,
+  callbackParams: URLSearchParams,
+  signal?: AbortSignal,
+): Promise<TokenResult> {
+  const { options, extras } = context.tokenRequestOptions(signal);
+  try {
+    const response = await oauth.authorizationCodeGrantRequest(
+      context.tokenAs,
+      context.client,
+      context.clientAuth,
+      callbackParams,
+      request.redirectUri,
+      request.codeVerifier.reveal(),
+      options,
+    );
+    const body = await oauth.processAuthorizationCodeResponse(
+      context.tokenAs,
+      context.client,
+      response,
+    );
+    return result(body, extras);
+  } catch (error) {
+    throw toLatchkeyError(error, 'the code exchange');
+  }
+}
+
+/** Turns a processed token response into a {@link TokenResult}. */
+export function result(
+  body: oauth.TokenEndpointResponse,
+  extras: TokenResponseExtras,
+): TokenResult {
+  const claims = body.id_token ? oauth.getValidatedIdTokenClaims(body) : undefined;
+  return {
+    response: body,
+    extras,
+    ...(claims ? { idTokenClaims: claims as Readonly<Record<string, unknown>> } : {}),
+    receivedAt: Date.now(),
+  };
+}
+
+function grantedScopes(
+  context: OAuthContext,
+  scope: string | undefined,
+  fallback: readonly string[],
+): string[] {
+  if (scope === undefined) return [...fallback];
+  const separator = context.settings.scopeSeparator;
+  return scope
+    .split(/\s+/)
+    .flatMap((s) => s.split(separator))
+    .filter((s) => s !== '');
+}
+
+/** Builds credentials from a token result, keeping what the response does not renew. */
+export function toCredentials(
+  context: OAuthContext,
+  token: TokenResult,
+  account: string,
+  base: {
+    scopes: readonly string[];
+    previous?: Credentials;
+    metadata?: Record<string, string | number | boolean>;
+    engine?: EngineState;
+  },
+): Credentials {
+  const r = token.response;
+  const previous = base.previous;
+  const refreshToken = r.refresh_token ? new Secret(r.refresh_token) : previous?.refreshToken;
+  const idToken = r.id_token ? new Secret(r.id_token) : previous?.idToken;
+  const engine = base.engine ?? previous?.engine;
+  return freezeCredentials({
+    providerId: context.provider.id,
+    account,
+    tokenType: r.token_type,
+    accessToken: new Secret(r.access_token),
+    ...(refreshToken ? { refreshToken } : {}),
+    ...(idToken ? { idToken } : {}),
+    ...(typeof r.expires_in === 'number'
+      ? { expiresAt: token.receivedAt + r.expires_in * 1000 }
+      : {}),
+    scopes: grantedScopes(context, r.scope, base.scopes),
+    secrets: {
+      ...previous?.secrets,
+      ...Object.fromEntries(
+        Object.entries(token.extras.secrets).map(([k, v]) => [k, new Secret(v)]),
+      ),
+    },
+    metadata: {
+      ...previous?.metadata,
+      ...base.metadata,
+      ...token.extras.metadata,
+      issuer: context.as.issuer,
+    },
+    obtainedAt: token.receivedAt,
+    ...(engine ? { engine } : {}),
+  });
+}
+
+/** Names the account of a fresh token result and builds its credentials. */
+export async function credentialsForNewLogin(
+  context: OAuthContext,
+  token: TokenResult,
+  scopes: readonly string[],
+  signal: AbortSignal,
+): Promise<Credentials> {
+  const accessToken = new Secret(token.response.access_token);
+  const identity = await identifyAccount(context, {
+    accessToken,
+    ...(token.idTokenClaims ? { idTokenClaims: token.idTokenClaims } : {}),
+    metadata: { ...token.extras.metadata },
+    fetch: context.fetch,
+    userinfo: () => fetchUserinfo(context, accessToken.reveal(), signal),
+    signal,
+  });
+  return toCredentials(context, token, identity.account, {
+    scopes,
+    ...(identity.metadata ? { metadata: identity.metadata } : {}),
+  });
+}
+
+/**
+ * Uses the refresh token to get a new access token. Returns the new credentials with a
+ * rotated refresh token when the server sent one. `invalid_grant` raises `INVALID_GRANT`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6 Refreshing an Access Token
+ */
+export async function refreshCredentials(
+  context: OAuthContext,
+  current: Credentials,
+  signal?: AbortSignal,
+): Promise<Credentials> {
+  if (!current.refreshToken) {
+    throw new LatchkeyError(
+      'REAUTH_REQUIRED',
+      `The login for ${current.account} at ${context.provider.name} has expired and cannot be refreshed (the service issued no refresh token). Sign in again.`,
+    );
+  }
+  const { options, extras } = context.tokenRequestOptions(signal);
+  let body: oauth.TokenEndpointResponse;
+  try {
+    const response = await oauth.refreshTokenGrantRequest(
+      context.tokenAs,
+      context.client,
+      context.clientAuth,
+      current.refreshToken.reveal(),
+      options,
+    );
+    body = await oauth.processRefreshTokenResponse(context.tokenAs, context.client, response);
+  } catch (error) {
+    throw toLatchkeyError(error, 'the token refresh');
+  }
+  return toCredentials(context, result(body, extras), current.account, {
+    scopes: current.scopes,
+    previous: current,
+  });
+}
+
+/**
+ * Revokes the credentials at the authorization server: the refresh token when there is
+ * one (which ends the whole grant at most servers), else the access token. Returns
+ * `false` when the server has no revocation endpoint.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009 OAuth 2.0 Token Revocation
+ */
+export async function revokeCredentials(
+  context: OAuthContext,
+  credentials: Credentials,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const endpoint = context.as.revocation_endpoint;
+  if (!endpoint) return false;
+  const token = credentials.refreshToken ?? credentials.accessToken;
+  const hint = credentials.refreshToken ? 'refresh_token' : 'access_token';
+  // A token-exchange proxy holds the secret, so revocation goes out as a public client.
+  const auth = context.clientAuth;
+  try {
+    const response = await oauth.revocationRequest(
+      context.as,
+      context.client,
+      auth,
+      token.reveal(),
+      {
+        ...context.requestOptions(endpoint, signal),
+        additionalParameters: { token_type_hint: hint },
+      },
+    );
+    await oauth.processRevocationResponse(response);
+    return true;
+  } catch (error) {
+    throw toLatchkeyError(error, 'the revocation');
+  }
+}

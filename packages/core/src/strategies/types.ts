@@ -1,0 +1,95 @@
+import type { Credentials } from '../credentials.js';
+import type { EventPayload } from '../events.js';
+import type { OpenUrl } from '../open-url.js';
+import type { AuthProvider, AuthStrategy } from '../provider/types.js';
+import type { CredentialStore } from '../store/types.js';
+import type { BrowserDriver } from './browser/types.js';
+
+/** How the user completes an interactive sign-in. */
+export type SignInFlow = 'loopback' | 'device' | 'paste';
+
+/**
+ * Asks the host for the URL the browser was redirected to. It shows `url` to the user
+ * (who may open it on another device), and returns what the user pasted back.
+ */
+export type PasteCallback = (url: string, signal: AbortSignal) => Promise<string>;
+
+/** How the user takes part in a sign-in: the interaction hooks the host gave `authenticate()`. */
+export interface Interaction {
+  /** The account the host asked for. */
+  readonly account?: string;
+  /** Loopback (default), device code, or paste-back. */
+  readonly flow?: SignInFlow;
+  /** Shows the authorization URL and returns the pasted address (`flow: 'paste'`). */
+  readonly paste?: PasteCallback;
+  /** Opens the authorization URL; default: the system browser. */
+  readonly openUrl?: OpenUrl;
+  /** Opens the sign-in window of the `browser` strategy. */
+  readonly browser?: BrowserDriver;
+  /** The host's bound on the whole sign-in, which may shorten a strategy's own. */
+  readonly timeoutMs?: number;
+}
+
+/** One interactive sign-in, as `authenticate()` asks an engine for it. */
+export interface SignInRequest {
+  /** Scopes to request (the provider's plus the host's). */
+  readonly scopes: readonly string[];
+  /** The stored credentials being replaced, if any. */
+  readonly previous?: Credentials;
+  /** How the user takes part. */
+  readonly interaction: Interaction;
+  /** Aborts on cancel or timeout. */
+  readonly signal: AbortSignal;
+  /** Reports progress. */
+  emit(event: EventPayload): void;
+}
+
+/**
+ * What a strategy kind does, behind one interface: sign in, refresh, revoke. The
+ * orchestration around it (store, locks, sessions) is shared by every kind.
+ */
+export interface StrategyEngine {
+  /** Whether signing in needs the user (false for machine-to-machine grants). */
+  readonly needsUser: boolean;
+  /** Runs an interactive sign-in and returns credentials naming their account. */
+  signIn(request: SignInRequest): Promise<Credentials>;
+  /**
+   * Renews credentials without the user. Throws `INVALID_GRANT` or `REAUTH_REQUIRED`
+   * when only a new sign-in can help.
+   */
+  refresh(current: Credentials, signal?: AbortSignal): Promise<Credentials>;
+  /** Ends the grant at the service; `false` when the service cannot revoke. */
+  revoke(current: Credentials, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** What every engine gets. */
+export interface EngineOptions {
+  /** The credential store, for what an engine keeps besides credentials (client registrations). */
+  readonly store: CredentialStore;
+  /** The `fetch` for every request. */
+  readonly fetch?: typeof fetch;
+  /** Reports progress (the provider id is added). */
+  emit(event: EventPayload): void;
+}
+
+/** What a strategy's definition check is told about the rest of the provider. */
+export interface DefinitionContext {
+  /** Whether the provider has an `identify` hook. */
+  readonly hasIdentify: boolean;
+}
+
+/**
+ * One strategy kind as a module: its definition check and its engine. `defineProvider()`
+ * and `authenticate()` reach every kind through this shape, so adding a kind means
+ * adding one of these to the registry.
+ */
+export interface StrategyModule<Definition, Strategy extends AuthStrategy> {
+  readonly kind: Strategy['kind'];
+  /** Checks a definition and fills in defaults; throws `PROVIDER_CONFIG` naming the field. */
+  define(definition: Definition, context: DefinitionContext): Strategy;
+  /** Makes the engine for a provider of this kind. */
+  createEngine(
+    provider: AuthProvider & { readonly strategy: Strategy },
+    options: EngineOptions,
+  ): StrategyEngine;
+}
