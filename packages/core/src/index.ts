@@ -28,6 +28,10 @@ export {
 } from './launch/launch-server.js';
 export { type RemoteServerOptions, remoteServer } from './launch/remote-server.js';
 export {
+  type ServerCommandOptions,
+  serverCommand,
+} from './launch/server-command.js';
+export {
   type SpawnDescription,
   type SpawnDescriptionOptions,
   spawnDescription,
@@ -41,6 +45,7 @@ export type {
   InjectFunction,
   Injection,
   McpServerSpec,
+  ProviderClient,
   RefreshPolicy,
   ServerDefinition,
   ServerTransportSpec,
@@ -113,3 +118,4 @@ export type {
   TokenExchangeProxy,
 } from './strategies/oauth/types.js';
 export type { PasteCallback, SignInFlow } from './strategies/types.js';
+export { endpointProblem } from './util/url.js';

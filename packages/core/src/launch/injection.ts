@@ -1,8 +1,15 @@
 import { join } from 'node:path';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
+import type { AuthProvider } from '../provider/types.js';
 import { maskSecrets, Secret } from '../secret.js';
-import type { InjectContext, InjectedValue, Injection, McpServerSpec } from './types.js';
+import type {
+  InjectContext,
+  InjectedValue,
+  Injection,
+  McpServerSpec,
+  ProviderClient,
+} from './types.js';
 
 /** An injection with every value revealed, ready to be written or sent. Internal. */
 export interface ResolvedInjection {
@@ -32,8 +39,29 @@ export function credentialSecrets(credentials: Credentials): Secret[] {
   ];
 }
 
+/** The OAuth client of a provider, as recipes see it; `undefined` for providers without one. */
+export function providerClient(provider: AuthProvider | undefined): ProviderClient | undefined {
+  const strategy = provider?.strategy;
+  if (strategy?.kind === 'oauth') {
+    const auth = strategy.clientAuthentication;
+    return Object.freeze({
+      clientId: strategy.clientId,
+      ...('clientSecret' in auth ? { clientSecret: auth.clientSecret } : {}),
+    });
+  }
+  if (strategy?.kind === 'mcp' && strategy.client) {
+    const { clientId, clientSecret } = strategy.client;
+    return Object.freeze({ clientId, ...(clientSecret ? { clientSecret } : {}) });
+  }
+  return undefined;
+}
+
 /** The context `inject` gets; `dir` is undefined for servers without a launch directory. */
-export function injectContext(serverId: string, dir: string | undefined): InjectContext {
+export function injectContext(
+  serverId: string,
+  dir: string | undefined,
+  client: ProviderClient | undefined,
+): InjectContext {
   const noDir = (): never => {
     throw new LatchkeyError(
       'SERVER_CONFIG',
@@ -46,6 +74,7 @@ export function injectContext(serverId: string, dir: string | undefined): Inject
       return dir ?? noDir();
     },
     path: (name: string) => join(dir ?? noDir(), name),
+    ...(client ? { client } : {}),
   });
 }
 
@@ -94,6 +123,7 @@ export function resolveInjection(
   context: InjectContext,
 ): ResolvedInjection {
   const secrets = credentialSecrets(credentials);
+  if (context.client?.clientSecret) secrets.push(context.client.clientSecret);
   let injection: Injection;
   try {
     injection = spec.inject(credentials, context);

@@ -11,7 +11,7 @@ import { credentialFetch } from './credential-fetch.js';
 import { type CredentialSource, heldCredentials, isSession } from './credential-source.js';
 import type { ServerEvent } from './events.js';
 import { onHostExit } from './exit-cleanup.js';
-import { injectContext, resolveInjection } from './injection.js';
+import { injectContext, providerClient, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir } from './launch-dir.js';
 import { refreshSchedule } from './refresh-schedule.js';
 import { checkRequirements } from './requirements.js';
@@ -132,7 +132,8 @@ export async function launchServer(
     throw new LatchkeyError('AUTH_CANCELLED', `Starting the MCP server ${label} was cancelled.`);
   }
   const initial = await source.fresh();
-  checkRequirements(spec, initial);
+  const providerOAuthClient = providerClient(session?.provider);
+  checkRequirements(spec, initial, providerOAuthClient);
 
   const events = listeners<ServerEvent>();
   if (options.onEvent) events.add(options.onEvent);
@@ -177,7 +178,10 @@ export async function launchServer(
       emit({ type: 'server_starting', serverId: spec.id, transport: transport.kind, generation });
       const common = { client, label, masker, startTimeoutMs, closeTimeoutMs, signal, onClose };
       if (transport.kind === 'stdio') {
-        const launch = await prepareStdio(spec, transport, credentials, dir as LaunchDir, options);
+        const launch = await prepareStdio(spec, transport, credentials, dir as LaunchDir, {
+          ...options,
+          client: providerOAuthClient,
+        });
         masker.add(launch.secrets);
         return connectStdio({
           ...common,
@@ -185,7 +189,7 @@ export async function launchServer(
           onStderrLine: (line) => emit({ type: 'server_stderr', serverId: spec.id, line }),
         });
       }
-      const context = injectContext(spec.id, undefined);
+      const context = injectContext(spec.id, undefined, providerOAuthClient);
       const fixed = resolveInjection(spec, credentials, context);
       masker.add(fixed.secrets);
       // An MCP-authorized session also answers the server's 401 (refresh or sign in again,

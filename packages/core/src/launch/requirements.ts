@@ -1,8 +1,14 @@
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
-import type { CredentialField, McpServerSpec } from './types.js';
+import type { CredentialField, McpServerSpec, ProviderClient } from './types.js';
 
-function has(credentials: Credentials, field: CredentialField): boolean {
+function has(
+  credentials: Credentials,
+  client: ProviderClient | undefined,
+  field: CredentialField,
+): boolean {
+  if (field === 'client.clientId') return client !== undefined;
+  if (field === 'client.clientSecret') return client?.clientSecret !== undefined;
   if (field === 'accessToken') return credentials.accessToken !== undefined;
   if (field === 'refreshToken') return credentials.refreshToken !== undefined;
   if (field === 'idToken') return credentials.idToken !== undefined;
@@ -18,7 +24,11 @@ function has(credentials: Credentials, field: CredentialField): boolean {
  * each credential field, each scope. Throws `MISSING_CREDENTIAL` or `INSUFFICIENT_SCOPE`
  * naming what is missing, before anything is spawned.
  */
-export function checkRequirements(spec: McpServerSpec, credentials: Credentials): void {
+export function checkRequirements(
+  spec: McpServerSpec,
+  credentials: Credentials,
+  client: ProviderClient | undefined,
+): void {
   const server = `The MCP server "${spec.name}" (${spec.id})`;
   if (spec.provider !== undefined && credentials.providerId !== spec.provider) {
     throw new LatchkeyError(
@@ -26,7 +36,7 @@ export function checkRequirements(spec: McpServerSpec, credentials: Credentials)
       `${server} needs credentials from the provider "${spec.provider}", but these are from "${credentials.providerId}". Launch it with a ${spec.provider} login.`,
     );
   }
-  const missing = spec.credentials.filter((field) => !has(credentials, field));
+  const missing = spec.credentials.filter((field) => !has(credentials, client, field));
   if (missing.length > 0) {
     throw new LatchkeyError(
       'MISSING_CREDENTIAL',

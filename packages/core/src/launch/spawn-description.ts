@@ -6,12 +6,12 @@ import type { Secret } from '../secret.js';
 import type { Session } from '../session.js';
 import { heldCredentials, isSession } from './credential-source.js';
 import { onHostExit } from './exit-cleanup.js';
-import { injectContext, resolveInjection } from './injection.js';
+import { injectContext, providerClient, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir, usingDir } from './launch-dir.js';
 import { checkRequirements } from './requirements.js';
 import { loadClientSdk } from './sdk.js';
 import { createMasker } from './stderr-masking.js';
-import type { McpServerSpec, RefreshPolicy, StdioTransportSpec } from './types.js';
+import type { McpServerSpec, ProviderClient, RefreshPolicy, StdioTransportSpec } from './types.js';
 
 /** Options of {@link spawnDescription}. */
 export interface SpawnDescriptionOptions {
@@ -80,9 +80,17 @@ export async function prepareStdio(
   transport: StdioTransportSpec,
   credentials: Credentials,
   dir: LaunchDir,
-  host: { env?: Readonly<Record<string, string>>; cwd?: string },
+  host: {
+    env?: Readonly<Record<string, string>>;
+    cwd?: string;
+    client?: ProviderClient | undefined;
+  },
 ): Promise<StdioLaunch> {
-  const injection = resolveInjection(spec, credentials, injectContext(spec.id, dir.path));
+  const injection = resolveInjection(
+    spec,
+    credentials,
+    injectContext(spec.id, dir.path, host.client),
+  );
   const { getDefaultEnvironment } = await loadClientSdk();
   await dir.write(injection.files);
   const cwd = host.cwd ?? transport.cwd;
@@ -121,17 +129,19 @@ export async function spawnDescription(
       `The MCP server "${spec.name}" (${spec.id}) is reached over http; there is nothing to spawn. Use launchServer() to connect to it.`,
     );
   }
-  const credentials = isSession(sessionOrCredentials)
-    ? await sessionOrCredentials.fresh()
-    : heldCredentials(sessionOrCredentials).current();
-  checkRequirements(spec, credentials);
+  const session = isSession(sessionOrCredentials) ? sessionOrCredentials : undefined;
+  const credentials = session
+    ? await session.fresh()
+    : heldCredentials(sessionOrCredentials as Credentials).current();
+  const client = providerClient(session?.provider);
+  checkRequirements(spec, credentials, client);
   const dir = options.dir
     ? usingDir(options.dir, false)
     : await createLaunchDir(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {});
   const unregister = onHostExit(() => dir.disposeSync());
   let launch: StdioLaunch;
   try {
-    launch = await prepareStdio(spec, transport, credentials, dir, options);
+    launch = await prepareStdio(spec, transport, credentials, dir, { ...options, client });
   } catch (error) {
     unregister();
     await dir.dispose();

@@ -43,7 +43,8 @@ export type ServerTransportSpec = StdioTransportSpec | HttpTransportSpec;
 
 /**
  * A credential value a recipe needs: a token, an expiry, a named entry of
- * `Credentials.secrets` (`secrets.<name>`) or of `Credentials.metadata` (`metadata.<name>`).
+ * `Credentials.secrets` (`secrets.<name>`) or of `Credentials.metadata` (`metadata.<name>`),
+ * or a part of the provider's OAuth client ({@link InjectContext.client}).
  */
 export type CredentialField =
   | 'accessToken'
@@ -51,7 +52,9 @@ export type CredentialField =
   | 'idToken'
   | 'expiresAt'
   | `secrets.${string}`
-  | `metadata.${string}`;
+  | `metadata.${string}`
+  | 'client.clientId'
+  | 'client.clientSecret';
 
 /**
  * A value `inject` hands to the server. Return a {@link Secret} for every value derived
@@ -72,6 +75,17 @@ export interface Injection {
   headers?: Readonly<Record<string, InjectedValue>>;
 }
 
+/**
+ * The OAuth client a provider signs in with, for servers that refresh tokens by
+ * themselves and must present the same client.
+ */
+export interface ProviderClient {
+  /** The client id. */
+  readonly clientId: string;
+  /** The client secret, when the provider holds one (not with a token-exchange proxy). */
+  readonly clientSecret?: Secret;
+}
+
 /** What `inject` gets besides the credentials. */
 export interface InjectContext {
   /** The recipe id. */
@@ -83,6 +97,12 @@ export interface InjectContext {
   readonly dir: string;
   /** The absolute path a file named in `files` will have: `join(dir, name)`. */
   path(name: string): string;
+  /**
+   * The OAuth client of the session's provider (`oauth` strategy, or an `mcp` provider's
+   * pre-registered client). Absent when the server is launched with plain credentials.
+   * A recipe that reads it declares `client.clientId` or `client.clientSecret`.
+   */
+  readonly client?: ProviderClient;
 }
 
 /** Turns credentials into what one server reads. Called at launch and after every refresh. */
