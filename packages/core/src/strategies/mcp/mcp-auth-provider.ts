@@ -14,8 +14,8 @@ export interface McpAuthProviderOptions extends Omit<McpStrategyDefinition, 'kin
 }
 
 /** A stable id for a server URL: its host and a short hash of the canonical URL. */
-function defaultId(url: URL): string {
-  const canonical = canonicalResource(url.href);
+function defaultId(serverUrl: string, url: URL): string {
+  const canonical = canonicalResource(serverUrl);
   const host = url.host.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40);
   const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 10);
   return `mcp-${host}-${hash}`;
@@ -45,7 +45,7 @@ export function mcpAuthProvider(
   // An unparsable URL gets a placeholder id here; the strategy check reports the URL.
   const url = parseUrl(serverUrl);
   return defineProvider({
-    id: id ?? (url ? defaultId(url) : 'mcp'),
+    id: id ?? (url ? defaultId(serverUrl, url) : 'mcp'),
     ...(name !== undefined || url ? { name: name ?? (url as URL).host } : {}),
     strategy: { kind: 'mcp', serverUrl, ...strategy },
   });

@@ -38,20 +38,38 @@ export interface FlowSettings {
  * the client, and how requests are sent. Made by {@link resolveAuthorizationServer}.
  */
 export interface OAuthContext {
+  /** The provider. */
   readonly provider: AuthProvider;
-  /** The client and flow settings. */
-  readonly settings: FlowSettings;
   /** The authorization server's metadata (discovered, then overridden by static endpoints). */
   readonly as: oauth.AuthorizationServer;
-  /** The metadata used for token requests: the token endpoint is the proxy when one is set. */
-  readonly tokenAs: oauth.AuthorizationServer;
+  /** The OAuth client, as oauth4webapi takes it. */
   readonly client: oauth.Client;
-  /** Client authentication for token requests (none through a proxy). */
-  readonly clientAuth: oauth.ClientAuth;
+  /** The `fetch` every request goes through. */
   readonly fetch: typeof fetch;
-  /** Request options for a plain request to `url`. */
+  /**
+   * The client and flow settings.
+   * @internal
+   */
+  readonly settings: FlowSettings;
+  /**
+   * The metadata used for token requests: the token endpoint is the proxy when one is set.
+   * @internal
+   */
+  readonly tokenAs: oauth.AuthorizationServer;
+  /**
+   * Client authentication for token requests (none through a proxy).
+   * @internal
+   */
+  readonly clientAuth: oauth.ClientAuth;
+  /**
+   * Request options for a plain request to `url`.
+   * @internal
+   */
   requestOptions(url: string | undefined, signal?: AbortSignal): RequestOptions;
-  /** Request options for a token request, collecting what `mapTokenResponse` keeps aside. */
+  /**
+   * Request options for a token request, collecting what `mapTokenResponse` keeps aside.
+   * @internal
+   */
   tokenRequestOptions(signal?: AbortSignal): {
     options: oauth.TokenEndpointRequestOptions;
     extras: TokenResponseExtras;
@@ -62,14 +80,6 @@ export interface OAuthContext {
 export interface RequestOptions {
   [oauth.customFetch]: typeof fetch;
   [oauth.allowInsecureRequests]: boolean;
-  signal?: AbortSignal;
-}
-
-/** Options of {@link resolveAuthorizationServer}. */
-export interface ResolveOptions {
-  /** The `fetch` used for every request. Default: the global `fetch`. */
-  fetch?: typeof fetch;
-  /** Aborts discovery. */
   signal?: AbortSignal;
 }
 
@@ -154,7 +164,12 @@ function checkEndpoints(as: oauth.AuthorizationServer, allowHttpLoopback: boolea
  */
 export async function resolveAuthorizationServer(
   provider: AuthProvider,
-  options: ResolveOptions = {},
+  options: {
+    /** The `fetch` used for every request. Default: the global `fetch`. */
+    fetch?: typeof fetch;
+    /** Aborts discovery. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<OAuthContext> {
   const strategy = provider.strategy;
   if (strategy.kind !== 'oauth') {

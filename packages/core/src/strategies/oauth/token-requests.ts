@@ -9,9 +9,16 @@ import { fetchUserinfo, identifyAccount } from './identify.js';
 
 /** A processed token endpoint response, before it is tied to an account. */
 export interface TokenResult {
+  /** The token response (RFC 6749 §5.1), checked. */
   readonly response: oauth.TokenEndpointResponse;
+  /**
+   * What the provider's `mapTokenResponse` kept aside.
+   * @internal
+   */
   readonly extras: TokenResponseExtras;
+  /** The ID Token's claims, when one came (OpenID Connect). */
   readonly idTokenClaims?: Readonly<Record<string, unknown>>;
+  /** When the response arrived (epoch ms). */
   readonly receivedAt: number;
 }
 

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import * as main from '../src/index.js';
+import * as oauth from '../src/oauth.js';
+
+const BUILDING_BLOCKS = [
+  'createAuthorizationRequest',
+  'validateCallback',
+  'resolveAuthorizationServer',
+  'startLoopbackListener',
+  'exchangeAuthorizationCode',
+  'refreshCredentials',
+  'revokeCredentials',
+  'credentialsForNewLogin',
+  'bearerChallenge',
+  'discoverProtectedResource',
+  'discoverAuthorizationServer',
+  'discoverLegacyAuthorizationServer',
+  'protectedResourceMetadataUrls',
+  'authorizationServerMetadataUrls',
+  'canonicalResource',
+  'resourceCovers',
+];
+
+describe('public surface', () => {
+  it('keeps the orchestrators and what hosts and provider authors use on @latchkey/core', () => {
+    expect(Object.keys(main).sort()).toEqual(
+      [
+        'LATCHKEY_ERROR_CODES',
+        'LatchkeyError',
+        'Secret',
+        'authenticate',
+        'authorizedFetch',
+        'cookieRule',
+        'credentialFetch',
+        'defineProvider',
+        'defineServer',
+        'endpointProblem',
+        'expressionRule',
+        'extractWith',
+        'fileStore',
+        'isLatchkeyError',
+        'launchServer',
+        'localStorageJsonRule',
+        'localStorageRule',
+        'mcpAuthProvider',
+        'memoryStore',
+        'openSystemBrowser',
+        'remoteServer',
+        'serverCommand',
+        'signInWithBrowser',
+        'spawnDescription',
+      ].sort(),
+    );
+  });
+
+  it('has the step-by-step building blocks on @latchkey/core/oauth only', () => {
+    expect(Object.keys(oauth).sort()).toEqual([...BUILDING_BLOCKS].sort());
+    for (const name of BUILDING_BLOCKS) expect(main).not.toHaveProperty(name);
+  });
+
+  it('lists every error code once', () => {
+    const codes = main.LATCHKEY_ERROR_CODES;
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const code of codes) {
+      expect(main.isLatchkeyError(new main.LatchkeyError(code, 'x'), code)).toBe(true);
+    }
+    const forged = Object.assign(new Error('x'), { name: 'LatchkeyError', code: 'NOT_A_CODE' });
+    expect(main.isLatchkeyError(forged)).toBe(false);
+  });
+});
