@@ -5,6 +5,12 @@ export default defineConfig({
   resolve: {
     // Tests run against the source of the workspace packages, not their builds.
     alias: {
+      '@latchkey/core/oauth': fileURLToPath(
+        new URL('./packages/core/src/oauth.ts', import.meta.url),
+      ),
+      '@latchkey/core/testing': fileURLToPath(
+        new URL('./packages/core/src/testing.ts', import.meta.url),
+      ),
       '@latchkey/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
       '@latchkey/browser-extract': fileURLToPath(
         new URL('./packages/browser-extract/src/index.ts', import.meta.url),

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', oauth: 'src/oauth.ts', testing: 'src/testing.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -9,4 +9,7 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   treeshake: true,
+  // One copy of each module across the entries, in both formats, so a LatchkeyError from
+  // @latchkey/core/oauth is the same class as the one from @latchkey/core.
+  splitting: true,
 });

@@ -8,13 +8,18 @@ import {
   providerPrefix,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
-import { type EventListener, type EventPayload, emit, type LatchkeyEvent } from './events.js';
 import type { OpenUrl } from './open-url.js';
-import type { AuthProvider } from './provider/types.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
-import type { BrowserDriver } from './strategies/browser/types.js';
+import type { BrowserDriver } from './strategies/browser-driver.js';
+import {
+  type EventPayload,
+  emit,
+  type SignInEvent,
+  type SignInEventListener,
+} from './strategies/events.js';
+import type { AuthProvider } from './strategies/provider.js';
 import { createEngine } from './strategies/registry.js';
 import type { Interaction, PasteCallback, SignInFlow } from './strategies/types.js';
 import { deadline } from './util/abort.js';
@@ -46,7 +51,7 @@ export interface AuthenticateOptions {
   /** Cancels the sign-in (`AUTH_CANCELLED`). */
   signal?: AbortSignal;
   /** Receives progress events. */
-  onEvent?: EventListener;
+  onEvent?: SignInEventListener;
   /** The `fetch` used for every request to the authorization server. */
   fetch?: typeof fetch;
   /**
@@ -143,7 +148,7 @@ export async function authenticate(
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };
   const report = (event: EventPayload) =>
-    emit(options.onEvent, { ...event, providerId: provider.id } as LatchkeyEvent);
+    emit(options.onEvent, { ...event, providerId: provider.id } as SignInEvent);
   const engine = createEngine(provider, {
     store,
     ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -1,6 +1,11 @@
-// @latchkey/core: the orchestrators (authenticate, launchServer) and what a host or a
-// provider author needs. The step-by-step protocol pieces are in @latchkey/core/oauth,
-// the store contract suite in @latchkey/core/testing.
+/**
+ * The orchestrators (`authenticate()`, `launchServer()`) and what a host or a provider
+ * author needs. The step-by-step protocol pieces are in `@latchkey/core/oauth`, the store
+ * contract suite in `@latchkey/core/testing`.
+ *
+ * @module @latchkey/core
+ */
+
 export { type AuthenticateOptions, authenticate } from './authenticate.js';
 export type {
   BrowserLoginState,
@@ -16,7 +21,7 @@ export {
   type LatchkeyErrorCode,
   type LatchkeyErrorOptions,
 } from './errors.js';
-export type { EventBase, EventListener, LatchkeyEvent, OAuthEvent } from './events.js';
+export type { EventListener, LatchkeyEvent } from './events.js';
 export { type AuthorizedFetchOptions, authorizedFetch } from './launch/authorized-fetch.js';
 export { type CredentialFetchOptions, credentialFetch } from './launch/credential-fetch.js';
 export { defineServer } from './launch/define-server.js';
@@ -52,15 +57,12 @@ export type {
   StdioTransportSpec,
 } from './launch/types.js';
 export { type OpenUrl, openSystemBrowser } from './open-url.js';
-export { defineProvider, type ProviderDefinition } from './provider/define-provider.js';
-export type { AuthProvider, AuthStrategy, StrategyKind } from './provider/types.js';
 export { Secret } from './secret.js';
 export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
 export { memoryStore } from './store/memory-store.js';
 export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
 export type { BrowserStrategyDefinition } from './strategies/browser/definition.js';
-export type { BrowserEvent } from './strategies/browser/events.js';
 export {
   type CookieRuleOptions,
   cookieRule,
@@ -79,27 +81,39 @@ export {
 } from './strategies/browser/rules.js';
 export { type BrowserSignInOptions, signInWithBrowser } from './strategies/browser/sign-in.js';
 export type {
-  BrowserActivity,
-  BrowserCookie,
-  BrowserDriver,
-  BrowserOpenRequest,
-  BrowserPage,
   BrowserStrategy,
   BrowserValidateContext,
   BrowserValidator,
-  BrowserWindow,
   ExtractContext,
   Extraction,
   Extractor,
   PartialExtraction,
 } from './strategies/browser/types.js';
-export type { AccountIdentity, RedirectOptions } from './strategies/common-types.js';
+export type {
+  BrowserActivity,
+  BrowserCookie,
+  BrowserDriver,
+  BrowserOpenRequest,
+  BrowserPage,
+  BrowserWindow,
+} from './strategies/browser-driver.js';
+export type {
+  AccountIdentity,
+  IdentifyContext,
+  ProviderOf,
+  RedirectOptions,
+  StrategyBase,
+} from './strategies/common-types.js';
+export { defineProvider, type ProviderDefinition } from './strategies/define-provider.js';
+export type {
+  BrowserEvent,
+  EventBase,
+  McpEvent,
+  OAuthEvent,
+  SignInEvent,
+  SignInEventListener,
+} from './strategies/events.js';
 export type { McpStrategyDefinition } from './strategies/mcp/definition.js';
-export type { McpEvent } from './strategies/mcp/events.js';
-export {
-  type McpAuthProviderOptions,
-  mcpAuthProvider,
-} from './strategies/mcp/mcp-auth-provider.js';
 export type {
   ClientCredentials,
   CrossAppAccess,
@@ -107,15 +121,19 @@ export type {
   McpStrategy,
   PreRegisteredClient,
 } from './strategies/mcp/types.js';
+export {
+  type McpAuthProviderOptions,
+  mcpAuthProvider,
+} from './strategies/mcp-auth-provider.js';
 export type { OAuthStrategyDefinition } from './strategies/oauth/definition.js';
 export type {
   AuthorizationParamsContext,
   ClientAuthentication,
-  IdentifyContext,
   MappedTokenResponse,
   OAuthEndpoints,
   OAuthStrategy,
   TokenExchangeProxy,
 } from './strategies/oauth/types.js';
+export type { AuthProvider, AuthStrategy, StrategyKind } from './strategies/provider.js';
 export type { PasteCallback, SignInFlow } from './strategies/types.js';
 export { endpointProblem } from './util/url.js';

@@ -1,5 +1,10 @@
-// @latchkey/core/oauth: the steps that authenticate() runs, one by one, for hosts that
-// drive a sign-in themselves (their own redirect handling, their own token storage).
+/**
+ * The steps that `authenticate()` runs, one by one, for hosts that drive a sign-in
+ * themselves (their own redirect handling, their own token storage): authorization
+ * requests, callbacks, token requests, the loopback listener, and MCP discovery.
+ *
+ * @module @latchkey/core/oauth
+ */
 
 export { type BearerChallenge, bearerChallenge } from './strategies/mcp/challenge.js';
 export {

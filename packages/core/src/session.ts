@@ -7,9 +7,9 @@ import {
   expiresWithin,
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
-import { type EventListener, emit } from './events.js';
-import type { AuthProvider } from './provider/types.js';
 import type { CredentialStore } from './store/types.js';
+import { emit, type SignInEventListener } from './strategies/events.js';
+import type { AuthProvider } from './strategies/provider.js';
 import type { StrategyEngine } from './strategies/types.js';
 import { listeners } from './util/listeners.js';
 
@@ -92,7 +92,7 @@ export interface SessionInit {
     previous: Credentials,
     signal: AbortSignal | undefined,
   ) => Promise<Credentials>;
-  onEvent?: EventListener;
+  onEvent?: SignInEventListener;
   refreshSkewMs: number;
   lockTimeoutMs: number;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as main from '../src/index.js';
 import * as oauth from '../src/oauth.js';
+import * as testing from '../src/testing.js';
 
 const BUILDING_BLOCKS = [
   'createAuthorizationRequest',
@@ -56,6 +57,11 @@ describe('public surface', () => {
   it('has the step-by-step building blocks on @latchkey/core/oauth only', () => {
     expect(Object.keys(oauth).sort()).toEqual([...BUILDING_BLOCKS].sort());
     for (const name of BUILDING_BLOCKS) expect(main).not.toHaveProperty(name);
+  });
+
+  it('has the store contract suite on @latchkey/core/testing only', () => {
+    expect(Object.keys(testing)).toEqual(['storeContractCases']);
+    expect(main).not.toHaveProperty('storeContractCases');
   });
 
   it('lists every error code once', () => {

@@ -6,7 +6,7 @@ import {
   mcpAccountName,
 } from '../src/credentials.js';
 import { authenticate, isLatchkeyError, mcpAuthProvider, memoryStore } from '../src/index.js';
-import type { JsonObject } from '../src/store/types.js';
+import type { JsonObject, JsonValue } from '../src/store/types.js';
 
 const ISSUER = 'https://auth.example.com/tenant1';
 const SERVER = 'https://mcp.example.com/mcp';
@@ -78,7 +78,7 @@ describe('stored records of the earlier release', () => {
 
   it('refuses a malformed engine state with STORE_CORRUPT naming the field', () => {
     const record = credentialsToRecord(credentialsFromRecord('k', v1McpRecord('remote')));
-    for (const engine of [
+    const engines: JsonValue[] = [
       'mcp',
       { kind: 'mcp', issuer: ISSUER },
       {
@@ -90,7 +90,8 @@ describe('stored records of the earlier release', () => {
       },
       { kind: 'browser' },
       { kind: 'other' },
-    ]) {
+    ];
+    for (const engine of engines) {
       let error: unknown;
       try {
         credentialsFromRecord('credentials/remote/x', { ...record, engine });

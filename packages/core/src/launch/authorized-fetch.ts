@@ -1,7 +1,7 @@
 import type { Credentials } from '../credentials.js';
 import { isLatchkeyError, LatchkeyError } from '../errors.js';
-import type { EventListener } from '../events.js';
 import type { Session } from '../session.js';
+import type { SignInEventListener } from '../strategies/events.js';
 import { bearerChallenge } from '../strategies/mcp/challenge.js';
 import { discoverProtectedResource } from '../strategies/mcp/discovery.js';
 import type { McpStrategy } from '../strategies/mcp/types.js';
@@ -13,7 +13,7 @@ export interface AuthorizedFetchOptions {
   /** Most step-up sign-ins for one request (403 `insufficient_scope`). Default 3. */
   maxStepUps?: number;
   /** Told when a step-up sign-in starts. */
-  onEvent?: EventListener;
+  onEvent?: SignInEventListener;
 }
 
 function withBearer(init: RequestInit | undefined, credentials: Credentials): RequestInit {

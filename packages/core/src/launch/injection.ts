@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
-import type { AuthProvider } from '../provider/types.js';
 import { maskSecrets, Secret } from '../secret.js';
+import type { AuthProvider } from '../strategies/provider.js';
 import type {
   InjectContext,
   InjectedValue,

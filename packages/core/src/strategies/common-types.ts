@@ -1,3 +1,6 @@
+import type { Secret } from '../secret.js';
+import type { JsonObject } from '../store/types.js';
+
 // Types every strategy may use; no strategy imports another strategy's types for them.
 
 /** The account a set of credentials belongs to. */
@@ -14,4 +17,45 @@ export interface RedirectOptions {
   port: number;
   /** Path of the callback, starting with `/`. Default `/callback`. */
   path: string;
+}
+
+/** What a provider's `identify` hook is given. */
+export interface IdentifyContext {
+  /** The access token just obtained. */
+  accessToken: Secret;
+  /** Claims of the ID Token, when one was returned (OpenID Connect). */
+  idTokenClaims?: Readonly<Record<string, unknown>>;
+  /** Non-secret metadata collected so far (for example from `mapTokenResponse`). */
+  metadata: Readonly<Record<string, string | number | boolean>>;
+  /** The `fetch` the host configured. */
+  fetch: typeof fetch;
+  /** Calls the userinfo endpoint with the access token, when the provider has one. */
+  userinfo(): Promise<JsonObject>;
+  /** Aborts when the flow is cancelled or times out. */
+  signal: AbortSignal;
+}
+
+/**
+ * A provider as an engine sees it: plain data with its strategy of kind `S`. An
+ * {@link AuthProvider} is a `ProviderOf` the union of every strategy.
+ */
+export interface ProviderOf<S> {
+  /** A stable id; part of the storage key, so never change it once released. */
+  readonly id: string;
+  /** A display name. */
+  readonly name: string;
+  /** How credentials are obtained. */
+  readonly strategy: S;
+  /**
+   * Names the account the credentials belong to. Without it, Latchkey uses the ID
+   * Token's `email`, then the userinfo endpoint, then the ID Token's `sub`, then `"default"`.
+   */
+  readonly identify?: (context: IdentifyContext) => Promise<AccountIdentity> | AccountIdentity;
+  /** A sentence added to `REAUTH_REQUIRED` messages (for example a known refresh token limit). */
+  readonly reauthHint?: string;
+}
+
+/** The part of a strategy every engine can rely on: its kind. */
+export interface StrategyBase {
+  readonly kind: string;
 }

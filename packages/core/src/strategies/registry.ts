@@ -1,7 +1,7 @@
-import type { AuthProvider, StrategyKind } from '../provider/types.js';
 import { browserStrategy } from './browser/strategy.js';
 import { mcpStrategy } from './mcp/strategy.js';
 import { oauthStrategy } from './oauth/strategy.js';
+import type { AuthProvider, StrategyKind } from './provider.js';
 import type { DefinitionContext, EngineOptions, StrategyEngine } from './types.js';
 
 /** Every strategy kind, by its `kind`. A new kind is added here and nowhere else. */

@@ -1,9 +1,9 @@
 import type { Credentials } from '../credentials.js';
-import type { EventPayload } from '../events.js';
 import type { OpenUrl } from '../open-url.js';
-import type { AuthProvider, AuthStrategy } from '../provider/types.js';
 import type { CredentialStore } from '../store/types.js';
-import type { BrowserDriver } from './browser/types.js';
+import type { BrowserDriver } from './browser-driver.js';
+import type { ProviderOf, StrategyBase } from './common-types.js';
+import type { EventPayload } from './events.js';
 
 /** How the user completes an interactive sign-in. */
 export type SignInFlow = 'loopback' | 'device' | 'paste';
@@ -83,13 +83,10 @@ export interface DefinitionContext {
  * and `authenticate()` reach every kind through this shape, so adding a kind means
  * adding one of these to the registry.
  */
-export interface StrategyModule<Definition, Strategy extends AuthStrategy> {
+export interface StrategyModule<Definition, Strategy extends StrategyBase> {
   readonly kind: Strategy['kind'];
   /** Checks a definition and fills in defaults; throws `PROVIDER_CONFIG` naming the field. */
   define(definition: Definition, context: DefinitionContext): Strategy;
   /** Makes the engine for a provider of this kind. */
-  createEngine(
-    provider: AuthProvider & { readonly strategy: Strategy },
-    options: EngineOptions,
-  ): StrategyEngine;
+  createEngine(provider: ProviderOf<Strategy>, options: EngineOptions): StrategyEngine;
 }

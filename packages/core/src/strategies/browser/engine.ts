@@ -1,6 +1,6 @@
 import { freezeCredentials } from '../../credentials.js';
 import { LatchkeyError } from '../../errors.js';
-import type { AuthProvider } from '../../provider/types.js';
+import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { runBrowserSignIn } from './sign-in.js';
 import type { BrowserStrategy } from './types.js';
@@ -12,7 +12,7 @@ import type { BrowserStrategy } from './types.js';
  * there is nothing to revoke at the service.
  */
 export function browserEngine(
-  provider: AuthProvider & { readonly strategy: BrowserStrategy },
+  provider: ProviderOf<BrowserStrategy>,
   options: EngineOptions,
 ): StrategyEngine {
   return {

@@ -1,5 +1,6 @@
 import { LatchkeyError } from '../../errors.js';
-import type { BrowserPage, Extraction, Extractor, PartialExtraction } from './types.js';
+import type { BrowserPage } from '../browser-driver.js';
+import type { Extraction, Extractor, PartialExtraction } from './types.js';
 
 /** What a rule is told when it reads the page. */
 export interface RuleContext {

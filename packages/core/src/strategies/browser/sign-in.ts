@@ -1,20 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Credentials, freezeCredentials } from '../../credentials.js';
 import { isLatchkeyError, LatchkeyError } from '../../errors.js';
-import { type EventListener, type EventPayload, emit, type LatchkeyEvent } from '../../events.js';
-import type { AuthProvider } from '../../provider/types.js';
 import { maskSecrets, type Secret, secret } from '../../secret.js';
 import { deadline, raceAbort } from '../../util/abort.js';
-import type { AccountIdentity } from '../common-types.js';
+import type { BrowserActivity, BrowserDriver, BrowserWindow } from '../browser-driver.js';
+import type { AccountIdentity, ProviderOf, StrategyBase } from '../common-types.js';
+import { type EventPayload, emit, type SignInEvent, type SignInEventListener } from '../events.js';
 import { navigationAllowed, originOf } from './allowlist.js';
-import type {
-  BrowserActivity,
-  BrowserDriver,
-  BrowserStrategy,
-  BrowserWindow,
-  Extraction,
-  PartialExtraction,
-} from './types.js';
+import type { BrowserStrategy, Extraction, PartialExtraction } from './types.js';
 
 /** How long closing the window may take before the sign-in goes on without it. */
 const CLOSE_TIMEOUT_MS = 15_000;
@@ -35,7 +28,7 @@ export interface BrowserSignInOptions {
   /** Cancels the sign-in (`AUTH_CANCELLED`); the window is closed. */
   signal?: AbortSignal;
   /** Receives progress events. */
-  onEvent?: EventListener;
+  onEvent?: SignInEventListener;
   /** The `fetch` given to the strategy's `validate` hook. */
   fetch?: typeof fetch;
 }
@@ -49,11 +42,11 @@ export interface BrowserSignInSettings extends Omit<BrowserSignInOptions, 'onEve
 /** Waiting for the login; part of the session found; a session found but rejected. */
 type LoopState = 'waiting' | 'partial' | 'rejected';
 
-function browserStrategy(provider: AuthProvider): BrowserStrategy {
+function browserStrategy(provider: ProviderOf<StrategyBase>): BrowserStrategy {
   if (provider.strategy.kind !== 'browser') {
     throw new TypeError(`${provider.name} does not sign in through a browser`);
   }
-  return provider.strategy;
+  return provider.strategy as BrowserStrategy;
 }
 
 function fingerprint(accessToken: Secret, secrets: Readonly<Record<string, Secret>>): string {
@@ -110,19 +103,19 @@ async function closeWindow(window: BrowserWindow): Promise<void> {
  * stores the result.
  */
 export function signInWithBrowser(
-  provider: AuthProvider,
+  provider: ProviderOf<StrategyBase>,
   options: BrowserSignInOptions,
 ): Promise<Credentials> {
   const { onEvent, ...rest } = options;
   return runBrowserSignIn(provider, {
     ...rest,
-    emit: (event) => emit(onEvent, { ...event, providerId: provider.id } as LatchkeyEvent),
+    emit: (event) => emit(onEvent, { ...event, providerId: provider.id } as SignInEvent),
   });
 }
 
 /** {@link signInWithBrowser} with an event reporter instead of a listener. */
 export async function runBrowserSignIn(
-  provider: AuthProvider,
+  provider: ProviderOf<StrategyBase>,
   settings: BrowserSignInSettings,
 ): Promise<Credentials> {
   const strategy = browserStrategy(provider);
@@ -345,7 +338,7 @@ export async function runBrowserSignIn(
 }
 
 async function validate(
-  provider: AuthProvider,
+  provider: ProviderOf<StrategyBase>,
   strategy: BrowserStrategy,
   context: Parameters<NonNullable<BrowserStrategy['validate']>>[0],
 ): Promise<AccountIdentity | false | undefined> {

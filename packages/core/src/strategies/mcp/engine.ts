@@ -2,8 +2,8 @@ import type * as oauth from 'oauth4webapi';
 import { type Credentials, type McpLoginState, mcpAccountName } from '../../credentials.js';
 import { LatchkeyError } from '../../errors.js';
 import { signInOpener } from '../../open-url.js';
-import type { AuthProvider } from '../../provider/types.js';
 import { Secret } from '../../secret.js';
+import type { ProviderOf } from '../common-types.js';
 import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
 import type { FlowContext } from '../oauth/flow-context.js';
 import { runFlow } from '../oauth/run-flow.js';
@@ -44,7 +44,7 @@ export interface McpDiscovery {
  * machine-to-machine grant), with tokens kept per authorization server.
  */
 export function mcpEngine(
-  provider: AuthProvider & { readonly strategy: McpStrategy },
+  provider: ProviderOf<McpStrategy>,
   options: EngineOptions,
 ): StrategyEngine {
   const strategy = provider.strategy;

@@ -1,11 +1,15 @@
 import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../../errors.js';
-import type { AuthProvider } from '../../provider/types.js';
 import type { JsonObject } from '../../store/types.js';
 import { endpointProblem, isInsecureLoopback } from '../../util/url.js';
-import type { RedirectOptions } from '../common-types.js';
+import type { ProviderOf, RedirectOptions, StrategyBase } from '../common-types.js';
 import { isIssuerMismatch, toLatchkeyError } from './errors.js';
-import type { ClientAuthentication, MappedTokenResponse, TokenExchangeProxy } from './types.js';
+import type {
+  ClientAuthentication,
+  MappedTokenResponse,
+  OAuthStrategy,
+  TokenExchangeProxy,
+} from './types.js';
 
 /** Extra values a provider's `mapTokenResponse` kept aside from one token response. */
 export interface TokenResponseExtras {
@@ -39,7 +43,7 @@ export interface FlowSettings {
  */
 export interface OAuthContext {
   /** The provider. */
-  readonly provider: AuthProvider;
+  readonly provider: ProviderOf<StrategyBase>;
   /** The authorization server's metadata (discovered, then overridden by static endpoints). */
   readonly as: oauth.AuthorizationServer;
   /** The OAuth client, as oauth4webapi takes it. */
@@ -163,7 +167,7 @@ function checkEndpoints(as: oauth.AuthorizationServer, allowHttpLoopback: boolea
  * @see https://www.rfc-editor.org/rfc/rfc8414 OAuth 2.0 Authorization Server Metadata
  */
 export async function resolveAuthorizationServer(
-  provider: AuthProvider,
+  provider: ProviderOf<StrategyBase>,
   options: {
     /** The `fetch` used for every request. Default: the global `fetch`. */
     fetch?: typeof fetch;
@@ -171,10 +175,10 @@ export async function resolveAuthorizationServer(
     signal?: AbortSignal;
   } = {},
 ): Promise<OAuthContext> {
-  const strategy = provider.strategy;
-  if (strategy.kind !== 'oauth') {
+  if (provider.strategy.kind !== 'oauth') {
     throw new TypeError('resolveAuthorizationServer() takes a provider with the oauth strategy');
   }
+  const strategy = provider.strategy as OAuthStrategy;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base: oauth.AuthorizationServer = strategy.discovery
     ? await discover(strategy.issuer, fetchImpl, options.signal)
@@ -238,7 +242,7 @@ export interface ContextOptions {
  * endpoint is https (or loopback http when allowed).
  */
 export function createOAuthContext(
-  provider: AuthProvider,
+  provider: ProviderOf<StrategyBase>,
   as: oauth.AuthorizationServer,
   settings: FlowSettings,
   options: ContextOptions,

@@ -1,5 +1,5 @@
 import { signInOpener } from '../../open-url.js';
-import type { AuthProvider } from '../../provider/types.js';
+import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
 import type { FlowContext } from './flow-context.js';
@@ -9,7 +9,7 @@ import type { OAuthStrategy } from './types.js';
 
 /** The engine of the `oauth` strategy: authorization code + PKCE, refresh, revocation. */
 export function oauthEngine(
-  provider: AuthProvider & { readonly strategy: OAuthStrategy },
+  provider: ProviderOf<OAuthStrategy>,
   options: EngineOptions,
 ): StrategyEngine {
   const strategy = provider.strategy;

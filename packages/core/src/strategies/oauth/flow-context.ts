@@ -1,5 +1,5 @@
-import type { EventPayload } from '../../events.js';
 import type { RedirectOptions } from '../common-types.js';
+import type { EventPayload } from '../events.js';
 import type { OAuthContext } from './authorization-server.js';
 import type { TokenResult } from './token-requests.js';
 

@@ -1,10 +1,9 @@
 import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../../errors.js';
 import type { JsonObject } from '../../store/types.js';
-import type { AccountIdentity } from '../common-types.js';
+import type { AccountIdentity, IdentifyContext } from '../common-types.js';
 import type { OAuthContext } from './authorization-server.js';
 import { toLatchkeyError } from './errors.js';
-import type { IdentifyContext } from './types.js';
 
 /** Calls the userinfo endpoint with an access token (OpenID Connect Core §5.3). */
 export async function fetchUserinfo(

@@ -2,9 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LatchkeyError } from '../../errors.js';
-import type { LatchkeyEvent } from '../../events.js';
+import type { SignInEvent } from '../events.js';
 
-type RejectReason = Extract<LatchkeyEvent, { type: 'callback_rejected' }>['reason'];
+type RejectReason = Extract<SignInEvent, { type: 'callback_rejected' }>['reason'];
 
 /** Options of {@link startLoopbackListener}. */
 export interface LoopbackListenerOptions {

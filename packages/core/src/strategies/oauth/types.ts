@@ -83,19 +83,3 @@ export interface OAuthStrategy {
   /** The redirect listener's port and path. */
   readonly redirect: Readonly<RedirectOptions>;
 }
-
-/** What a provider's `identify` hook is given. */
-export interface IdentifyContext {
-  /** The access token just obtained. */
-  accessToken: Secret;
-  /** Claims of the ID Token, when one was returned (OpenID Connect). */
-  idTokenClaims?: Readonly<Record<string, unknown>>;
-  /** Non-secret metadata collected so far (for example from `mapTokenResponse`). */
-  metadata: Readonly<Record<string, string | number | boolean>>;
-  /** The `fetch` the host configured. */
-  fetch: typeof fetch;
-  /** Calls the userinfo endpoint with the access token, when the provider has one. */
-  userinfo(): Promise<JsonObject>;
-  /** Aborts when the flow is cancelled or times out. */
-  signal: AbortSignal;
-}

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { defineProvider } from '../../provider/define-provider.js';
-import type { AuthProvider } from '../../provider/types.js';
-import { parseUrl } from '../../util/url.js';
-import type { McpStrategyDefinition } from './definition.js';
-import { canonicalResource } from './resource.js';
+import { parseUrl } from '../util/url.js';
+import { defineProvider } from './define-provider.js';
+import type { McpStrategyDefinition } from './mcp/definition.js';
+import { canonicalResource } from './mcp/resource.js';
+import type { AuthProvider } from './provider.js';
 
 /** Options of {@link mcpAuthProvider}: the `mcp` strategy's fields, plus the provider's id and name. */
 export interface McpAuthProviderOptions extends Omit<McpStrategyDefinition, 'kind' | 'serverUrl'> {

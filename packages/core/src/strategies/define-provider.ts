@@ -1,11 +1,10 @@
-import type { BrowserStrategyDefinition } from '../strategies/browser/definition.js';
-import type { AccountIdentity } from '../strategies/common-types.js';
-import { checkFunction, fail } from '../strategies/definition-checks.js';
-import type { McpStrategyDefinition } from '../strategies/mcp/definition.js';
-import type { OAuthStrategyDefinition } from '../strategies/oauth/definition.js';
-import type { IdentifyContext } from '../strategies/oauth/types.js';
-import { STRATEGY_KINDS, strategyModule } from '../strategies/registry.js';
-import type { AuthProvider } from './types.js';
+import type { BrowserStrategyDefinition } from './browser/definition.js';
+import type { AccountIdentity, IdentifyContext } from './common-types.js';
+import { checkFunction, fail } from './definition-checks.js';
+import type { McpStrategyDefinition } from './mcp/definition.js';
+import type { OAuthStrategyDefinition } from './oauth/definition.js';
+import type { AuthProvider } from './provider.js';
+import { STRATEGY_KINDS, strategyModule } from './registry.js';
 
 /** What {@link defineProvider} takes. */
 export interface ProviderDefinition {
