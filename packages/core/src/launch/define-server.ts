@@ -10,7 +10,14 @@ import type {
 } from './types.js';
 
 const POLICIES: readonly RefreshPolicy[] = ['self', 'restart', 'per-request'];
-const TOKEN_FIELDS = new Set(['accessToken', 'refreshToken', 'idToken', 'expiresAt']);
+const TOKEN_FIELDS = new Set([
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'expiresAt',
+  'client.clientId',
+  'client.clientSecret',
+]);
 const ENV_NAME = /^[^=\0]+$/;
 
 function fail(field: string, problem: string): never {
@@ -70,7 +77,7 @@ function checkFields(value: unknown): readonly CredentialField[] {
     if (!TOKEN_FIELDS.has(field) && !named) {
       fail(
         'credentials',
-        `names "${field}"; use accessToken, refreshToken, idToken, expiresAt, secrets.<name> or metadata.<name>`,
+        `names "${field}"; use accessToken, refreshToken, idToken, expiresAt, secrets.<name>, metadata.<name>, client.clientId or client.clientSecret`,
       );
     }
   }
