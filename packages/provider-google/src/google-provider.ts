@@ -67,8 +67,6 @@ export function googleProvider(options: GoogleProviderOptions): AuthProvider {
     }
   }
   const e = { ...GOOGLE_ENDPOINTS, ...options.endpoints };
-  const secretValue = () =>
-    typeof clientSecret === 'string' ? clientSecret : clientSecret?.reveal();
   return defineProvider({
     id: 'google',
     name: 'Google',
@@ -97,17 +95,6 @@ export function googleProvider(options: GoogleProviderOptions): AuthProvider {
           ...(hasRefreshToken ? {} : { prompt: 'consent' }),
           ...(hint ? { login_hint: hint } : {}),
           ...(hostedDomain ? { hd: hostedDomain } : {}),
-        };
-      },
-      // Keeps the client that issued the tokens with them: the Gmail and Workspace
-      // servers refresh by themselves and need its id (and secret, when there is one).
-      mapTokenResponse: (body) => {
-        if (typeof body.access_token !== 'string') return { body };
-        const value = secretValue();
-        return {
-          body,
-          metadata: { clientId },
-          ...(value ? { secrets: { clientSecret: value } } : {}),
         };
       },
     },

@@ -1,5 +1,7 @@
 // @latchkey/provider-google: sign in with Google, the scope catalogue, and recipes for
 // the Google MCP servers.
+
+export type { ServerCommandOptions } from '@latchkey/core';
 export { GOOGLE_ENDPOINTS, type GoogleEndpoints } from './endpoints.js';
 export {
   GOOGLE_REAUTH_HINT,
@@ -8,7 +10,6 @@ export {
 } from './google-provider.js';
 export { GDRIVE_PACKAGE, gdriveServer } from './recipes/gdrive-server.js';
 export { GMAIL_PACKAGE, gmailServer } from './recipes/gmail-server.js';
-export type { ServerCommandOptions } from './recipes/server-command.js';
 export {
   WORKSPACE_TOOL_SCOPES,
   type WorkspaceServerOptions,

@@ -253,7 +253,8 @@ describe('recipes as data', () => {
     expect(spec.transport).toMatchObject({ command: 'npx', args: ['-y', GMAIL_PACKAGE] });
     expect(spec).toMatchObject({ id: 'gmail', provider: 'google', refresh: 'restart' });
     expect(spec.scopes).toEqual([`${URL_PREFIX}gmail.modify`, `${URL_PREFIX}gmail.settings.basic`]);
-    expect(spec.credentials).toContain('metadata.clientId');
+    // The client comes from the provider; the secret is not needed (a token-exchange login works).
+    expect(spec.credentials).toEqual(['accessToken', 'expiresAt', 'client.clientId']);
   });
 
   it('workspaceServer(): uvx, single-user, the tools, self-refreshing, identity + tool scopes', () => {
@@ -272,14 +273,14 @@ describe('recipes as data', () => {
       googleScope,
     );
     expect(spec.scopes.slice(3)).toEqual([...new Set(expected)]);
-    expect(spec.credentials).toEqual(
-      expect.arrayContaining([
-        'refreshToken',
-        'metadata.email',
-        'metadata.clientId',
-        'secrets.clientSecret',
-      ]),
-    );
+    expect(spec.credentials).toEqual([
+      'accessToken',
+      'refreshToken',
+      'expiresAt',
+      'metadata.email',
+      'client.clientId',
+      'client.clientSecret',
+    ]);
   });
 
   it('workspaceServer({ readOnly }): --read-only and only read-only scopes', () => {

@@ -431,7 +431,9 @@ describe('workspaceServer(): what workspace-mcp reads', () => {
         (e: unknown) => e,
       );
       expect(isLatchkeyError(error, 'MISSING_CREDENTIAL')).toBe(true);
-      expect((error as Error).message).toContain('secrets.clientSecret');
+      expect((error as Error).message).toContain('"client.clientSecret"');
+      // The client id is there: the provider has a client, only without a secret.
+      expect((error as Error).message).not.toContain('client.clientId');
     } finally {
       await proxy.close();
     }

@@ -6,7 +6,9 @@ import {
   defineProvider,
   isLatchkeyError,
   memoryStore,
+  type OAuthStrategy,
   type OAuthStrategyDefinition,
+  type Session,
 } from '@latchkey/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { googleScope } from '../src/index.js';
@@ -66,6 +68,17 @@ function lastToken() {
   return fake.tokenRequests.at(-1);
 }
 
+/**
+ * The OAuth client of the session's provider, which launchServer() hands recipes as
+ * `context.client`: its id, and whether it holds the fake's secret.
+ */
+function clientOf(session: Session): { clientId: string; hasSecret: boolean } {
+  const { clientId, clientAuthentication: auth } = session.provider.strategy as OAuthStrategy;
+  const hasSecret =
+    'clientSecret' in auth && auth.clientSecret.reveal() === fake.client.clientSecret;
+  return { clientId, hasSecret };
+}
+
 describe('sign-in', () => {
   it('asks for offline access and consent, sends the secret only to the token endpoint, names the account by its email', async () => {
     const user = unattendedUser();
@@ -101,11 +114,11 @@ describe('sign-in', () => {
     expect(c.metadata).toMatchObject({
       email: ADA,
       sub: '110248495921238986420',
-      clientId: fake.client.clientId,
       issuer: fake.origin,
     });
     expect(c.metadata).not.toHaveProperty('hd');
-    expect(c.secrets.clientSecret?.reveal() === fake.client.clientSecret).toBe(true);
+    // The client stays with the provider, for the recipes that need it.
+    expect(clientOf(session)).toEqual({ clientId: fake.client.clientId, hasSecret: true });
     expect((c.expiresAt as number) - c.obtainedAt).toBe(3599_000);
     watch.record(session);
     watch.record(JSON.stringify(session));
@@ -226,6 +239,22 @@ describe('sign-in', () => {
     watch.record(error);
     expect(watch.leaks([wrong, ...fake.secrets()])).toBe(0);
   });
+
+  it('a stored login holds neither the client id in its metadata nor the client secret in its secrets', async () => {
+    const store = memoryStore();
+    const session = await authenticate(
+      fakeGoogleProvider(fake),
+      options({ store, openUrl: unattendedUser().openUrl }),
+    );
+    await session.refresh();
+    const keys = await store.list('credentials/google/');
+    expect(keys).toHaveLength(1);
+    const record = (await store.get(keys[0] as string)) as Record<string, unknown>;
+    expect(record.metadata).toMatchObject({ email: ADA });
+    expect(record.metadata).not.toHaveProperty('clientId');
+    expect(record.secrets).toEqual({});
+    expect(JSON.stringify(record).includes(fake.client.clientSecret)).toBe(false);
+  });
 });
 
 describe('refresh, expiry, logout', () => {
@@ -241,7 +270,9 @@ describe('refresh, expiry, logout', () => {
     expect(same(after.accessToken, before.accessToken)).toBe(false);
     expect(same(after.refreshToken, before.refreshToken)).toBe(true);
     expect(after.scopes).toEqual(before.scopes);
-    expect(after.metadata).toMatchObject({ email: ADA, clientId: fake.client.clientId });
+    expect(after.metadata).toMatchObject({ email: ADA, sub: '110248495921238986420' });
+    expect(after.metadata).not.toHaveProperty('clientId');
+    expect(after.secrets).toEqual({});
     expect(lastToken()).toMatchObject({
       grantType: 'refresh_token',
       secretVia: 'client_secret_post',
@@ -355,8 +386,9 @@ describe('a token-exchange proxy instead of the secret', () => {
       expect(session.account).toBe(ADA);
       const c = session.current();
       expect(c.refreshToken).toBeDefined();
-      expect(c.metadata.clientId).toBe(fake.client.clientId);
+      expect(c.metadata).not.toHaveProperty('clientId');
       expect(c.secrets).toEqual({});
+      expect(clientOf(session)).toEqual({ clientId: fake.client.clientId, hasSecret: false });
       await session.refresh();
       expect(proxy.received).toEqual([{ hadSecret: false }, { hadSecret: false }]);
       expect(fake.tokenRequests.slice(-2)).toMatchObject([

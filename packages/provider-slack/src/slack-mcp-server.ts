@@ -5,6 +5,7 @@ import {
   LatchkeyError,
   type McpServerSpec,
   type Secret,
+  serverCommand,
 } from '@latchkey/core';
 import { SLACK_MCP_SERVER_USER_SCOPES, userScope } from './scopes.js';
 import { isBotToken, type ServerCommand } from './slack-server.js';
@@ -47,17 +48,17 @@ export function slackMcpServer(options: SlackMcpServerOptions = {}): McpServerSp
     ...(options.customTls ? { SLACK_MCP_CUSTOM_TLS: '1' } : {}),
     ...(options.govSlack ? { SLACK_MCP_GOVSLACK: 'true' } : {}),
   };
+  const launcher = serverCommand(options, {
+    command: 'npx',
+    args: ['-y', `slack-mcp-server@${SLACK_MCP_SERVER_VERSION}`],
+  });
   return defineServer({
     id: 'slack-mcp-server',
     name: 'Slack (slack-mcp-server)',
     transport: {
       kind: 'stdio',
-      command: options.command ?? 'npx',
-      args: [
-        ...(options.args ?? ['-y', `slack-mcp-server@${SLACK_MCP_SERVER_VERSION}`]),
-        '--transport',
-        'stdio',
-      ],
+      command: launcher.command,
+      args: [...launcher.args, '--transport', 'stdio'],
       env: flags,
     },
     credentials: ['accessToken'],

@@ -1,16 +1,22 @@
-import { type Credentials, defineServer, LatchkeyError, type McpServerSpec } from '@latchkey/core';
+import {
+  type Credentials,
+  defineServer,
+  LatchkeyError,
+  type McpServerSpec,
+  type ServerCommandOptions,
+  serverCommand,
+} from '@latchkey/core';
 import { SLACK_SERVER_BOT_SCOPES } from './scopes.js';
 
 /** The npm version of `@modelcontextprotocol/server-slack` the recipe was written for. */
 export const SLACK_SERVER_VERSION = '2025.4.25';
 
-/** How to start a server: the program and its arguments. */
-export interface ServerCommand {
-  /** The program; default `npx`. */
-  command?: string;
-  /** Its arguments; default `['-y', '<package>@<version>']` (plus the recipe's own). */
-  args?: readonly string[];
-}
+/**
+ * How a Slack recipe starts its server: core's {@link ServerCommandOptions}. By default
+ * `npx -y <package>@<version>`; a `command` of the host's own gets no arguments but its
+ * `args` (the recipe's own follow them).
+ */
+export type ServerCommand = ServerCommandOptions;
 
 /** Options of {@link slackServer}. */
 export interface SlackServerOptions extends ServerCommand {
@@ -45,10 +51,10 @@ export function slackServer(options: SlackServerOptions = {}): McpServerSpec {
     name: 'Slack (server-slack)',
     transport: {
       kind: 'stdio',
-      command: options.command ?? 'npx',
-      args: [
-        ...(options.args ?? ['-y', `@modelcontextprotocol/server-slack@${SLACK_SERVER_VERSION}`]),
-      ],
+      ...serverCommand(options, {
+        command: 'npx',
+        args: ['-y', `@modelcontextprotocol/server-slack@${SLACK_SERVER_VERSION}`],
+      }),
     },
     provider: 'slack',
     credentials: ['accessToken', 'metadata.teamId'],

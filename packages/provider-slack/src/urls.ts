@@ -1,4 +1,4 @@
-import { LatchkeyError } from '@latchkey/core';
+import { endpointProblem, LatchkeyError } from '@latchkey/core';
 
 /** Where Slack lives: `https://slack.com`, `https://slack-gov.com`, or a local fake. */
 export interface SlackUrls {
@@ -16,20 +16,15 @@ export function badOption(field: string, problem: string): never {
   throw new LatchkeyError('PROVIDER_CONFIG', `Slack option "${field}" ${problem}.`);
 }
 
-/** Parses a URL option (https, or http on 127.0.0.1 / localhost for tests). */
+/**
+ * Parses a URL option: https, or plain http on a loopback host (for tests), checked by
+ * core's {@link endpointProblem}.
+ */
 export function urlOption(field: string, value: string | undefined, fallback: string): URL {
   const text = value ?? fallback;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return badOption(field, 'must be an absolute URL');
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    badOption(field, 'must use https (plain http only on a loopback host, for tests)');
-  }
-  return url;
+  const problem = endpointProblem(text);
+  if (problem !== undefined) badOption(field, problem);
+  return new URL(text);
 }
 
 /** Resolves the Slack origin and Web API base from the options. */

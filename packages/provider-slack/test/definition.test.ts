@@ -283,6 +283,21 @@ describe('recipes', () => {
     }
   });
 
+  it('a command of the host’s own without args gets no npx arguments, as in the Google recipes', () => {
+    expect(slackServer({ command: '/opt/slack/server-slack' }).transport).toMatchObject({
+      command: '/opt/slack/server-slack',
+      args: [],
+    });
+    expect(slackMcpServer({ command: '/usr/local/bin/slack-mcp-server' }).transport).toMatchObject({
+      command: '/usr/local/bin/slack-mcp-server',
+      args: ['--transport', 'stdio'],
+    });
+    // With args, those are used, and the recipe's own follow them.
+    expect(
+      slackMcpServer({ command: process.execPath, args: ['/opt/slack-mcp/index.js'] }).transport,
+    ).toMatchObject({ args: ['/opt/slack-mcp/index.js', '--transport', 'stdio'] });
+  });
+
   it('slackServer refuses a user token and browser sessions', async () => {
     const user = credentials({
       accessToken: new Secret('xoxp-canary-user-0123456789'),

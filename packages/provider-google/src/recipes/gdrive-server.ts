@@ -1,6 +1,10 @@
-import { defineServer, type McpServerSpec } from '@latchkey/core';
+import {
+  defineServer,
+  type McpServerSpec,
+  type ServerCommandOptions,
+  serverCommand,
+} from '@latchkey/core';
 import { googleScope } from '../scopes.js';
-import { type ServerCommandOptions, serverCommand } from './server-command.js';
 import { authorizedUserFile } from './token-files.js';
 
 /** The npm package (and the version whose token file the recipe was checked against) of {@link gdriveServer}. */

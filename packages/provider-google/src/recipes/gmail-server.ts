@@ -1,6 +1,11 @@
-import { defineServer, type McpServerSpec } from '@latchkey/core';
+import {
+  defineServer,
+  type McpServerSpec,
+  type ProviderClient,
+  type ServerCommandOptions,
+  serverCommand,
+} from '@latchkey/core';
 import { googleScope } from '../scopes.js';
-import { type ServerCommandOptions, serverCommand } from './server-command.js';
 import { authorizedUserFile, installedClientFile } from './token-files.js';
 
 /** The npm package (and the version whose files the recipe was checked against) of {@link gmailServer}. */
@@ -13,7 +18,8 @@ export const GMAIL_PACKAGE = '@gongrzhe/server-gmail-autoauth-mcp@1.1.11';
  * result back, so Latchkey refreshes, rewrites both files and restarts it before the
  * token expires (`restart`), which also works for a login through a token-exchange
  * proxy (then the files hold no client secret and no refresh token, which the server
- * could not use). Needs `gmail.modify` and `gmail.settings.basic`.
+ * could not use). The client comes from the provider (`client.clientId`, and its
+ * secret when it has one). Needs `gmail.modify` and `gmail.settings.basic`.
  *
  * @see https://github.com/GongRzhe/Gmail-MCP-Server
  */
@@ -26,15 +32,16 @@ export function gmailServer(options: ServerCommandOptions = {}): McpServerSpec {
       ...serverCommand(options, { command: 'npx', args: ['-y', GMAIL_PACKAGE] }),
     },
     provider: 'google',
-    credentials: ['accessToken', 'expiresAt', 'metadata.clientId'],
+    credentials: ['accessToken', 'expiresAt', 'client.clientId'],
     scopes: [googleScope('gmail.modify'), googleScope('gmail.settings.basic')],
     refresh: 'restart',
     inject: (credentials, context) => {
-      const secret = credentials.secrets.clientSecret;
+      // Declared in `credentials`, so launching checked that the provider has a client.
+      const { clientId, clientSecret } = context.client as ProviderClient;
       return {
         files: {
-          'gcp-oauth.keys.json': installedClientFile(String(credentials.metadata.clientId), secret),
-          'credentials.json': authorizedUserFile(credentials, secret !== undefined),
+          'gcp-oauth.keys.json': installedClientFile(clientId, clientSecret),
+          'credentials.json': authorizedUserFile(credentials, clientSecret !== undefined),
         },
         env: {
           GMAIL_OAUTH_PATH: context.path('gcp-oauth.keys.json'),

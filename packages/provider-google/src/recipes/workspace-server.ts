@@ -1,7 +1,14 @@
-import { defineServer, LatchkeyError, type McpServerSpec, Secret } from '@latchkey/core';
+import {
+  defineServer,
+  LatchkeyError,
+  type McpServerSpec,
+  type ProviderClient,
+  Secret,
+  type ServerCommandOptions,
+  serverCommand,
+} from '@latchkey/core';
 import { GOOGLE_ENDPOINTS } from '../endpoints.js';
 import { type GoogleScope, googleScope } from '../scopes.js';
-import { type ServerCommandOptions, serverCommand } from './server-command.js';
 
 /** The services `workspace-mcp` can load with `--tools`, as far as this recipe knows their scopes. */
 export type WorkspaceTool =
@@ -77,10 +84,10 @@ function pythonExpiry(epochMs: number): string {
 
 /**
  * `workspace-mcp` (Python, `uvx workspace-mcp --single-user --tools …`): reads
- * `<email>.json` from `WORKSPACE_MCP_CREDENTIALS_DIR`, with the client id and secret, and
- * refreshes by itself (`self`), so it needs the refresh token and the client secret: a
- * login through a token-exchange proxy fails with `MISSING_CREDENTIAL`
- * (`secrets.clientSecret`). Needs `openid`, `userinfo.email`, `userinfo.profile` and the
+ * `<email>.json` from `WORKSPACE_MCP_CREDENTIALS_DIR`, with the provider's client id and
+ * secret, and refreshes by itself (`self`), so it needs the refresh token and the client
+ * secret: a login through a token-exchange proxy fails with `MISSING_CREDENTIAL`
+ * (`client.clientSecret`). Needs `openid`, `userinfo.email`, `userinfo.profile` and the
  * scopes of its tools ({@link WORKSPACE_TOOL_SCOPES}).
  *
  * @see https://github.com/taylorwilsdon/google_workspace_mcp
@@ -130,21 +137,22 @@ export function workspaceServer(options: WorkspaceServerOptions): McpServerSpec 
       'refreshToken',
       'expiresAt',
       'metadata.email',
-      'metadata.clientId',
-      'secrets.clientSecret',
+      'client.clientId',
+      'client.clientSecret',
     ],
     scopes: [...new Set(['openid', googleScope('email'), googleScope('profile'), ...scopes])],
     refresh: 'self',
     inject: (credentials, context) => {
       const email = String(credentials.metadata.email);
-      const clientId = String(credentials.metadata.clientId);
-      const clientSecret = credentials.secrets.clientSecret as Secret;
+      // Declared in `credentials`, so launching checked that the client and its secret are there.
+      const { clientId, clientSecret } = context.client as ProviderClient;
+      const secret = clientSecret as Secret;
       const file = {
         token: credentials.accessToken.reveal(),
         refresh_token: credentials.refreshToken?.reveal(),
         token_uri: GOOGLE_ENDPOINTS.token,
         client_id: clientId,
-        client_secret: clientSecret.reveal(),
+        client_secret: secret.reveal(),
         scopes: [...credentials.scopes],
         expiry: pythonExpiry(credentials.expiresAt as number),
       };
@@ -152,7 +160,7 @@ export function workspaceServer(options: WorkspaceServerOptions): McpServerSpec 
         files: { [`${email}.json`]: new Secret(JSON.stringify(file, null, 2)) },
         env: {
           GOOGLE_OAUTH_CLIENT_ID: clientId,
-          GOOGLE_OAUTH_CLIENT_SECRET: clientSecret,
+          GOOGLE_OAUTH_CLIENT_SECRET: secret,
           USER_GOOGLE_EMAIL: email,
           WORKSPACE_MCP_CREDENTIALS_DIR: context.dir,
         },
