@@ -8,15 +8,10 @@ import {
   type LatchkeyEvent,
   memoryStore,
 } from '@latchkey/core';
+import { CHROMIUM_TEST_ARGS } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackBrowserProviderOptions, slackBrowserProvider } from '../src/index.js';
-import {
-  browserLeftovers,
-  CHROMIUM_ARGS,
-  pageCatcher,
-  signIn,
-  useTestChromium,
-} from './fixtures/chromium.js';
+import { browserLeftovers, pageCatcher, signIn, useTestChromium } from './fixtures/chromium.js';
 import { type FakeSlack, PASSWORD, startFakeSlack, USER } from './fixtures/fake-slack.js';
 import { captureOutput, leaked } from './fixtures/helpers.js';
 
@@ -51,7 +46,7 @@ function setup(options: SlackBrowserProviderOptions = {}, extra: AuthenticateOpt
   });
   const signingIn = authenticate(provider, {
     store: memoryStore(),
-    browser: puppeteerDriver({ headless: true, args: CHROMIUM_ARGS, onPage: user.onPage }),
+    browser: puppeteerDriver({ headless: true, args: CHROMIUM_TEST_ARGS, onPage: user.onPage }),
     onEvent: (event) => events.push(event),
     ...extra,
   });

@@ -18,6 +18,7 @@ import {
   Secret,
   type ServerEvent,
 } from '@latchkey/core';
+import { leftoverProcesses } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   SLACK_MCP_SERVER_USER_SCOPES,
@@ -27,13 +28,7 @@ import {
   slackServer,
 } from '../src/index.js';
 import { type FakeSlack, PASSWORD, startFakeSlack } from './fixtures/fake-slack.js';
-import {
-  captureOutput,
-  consentingUser,
-  freePort,
-  leaked,
-  leftoverProcesses,
-} from './fixtures/helpers.js';
+import { captureOutput, consentingUser, freePort, leaked } from './fixtures/helpers.js';
 import { type SlackTlsProxy, startSlackTlsProxy } from './fixtures/tls-proxy.js';
 
 const require = createRequire(import.meta.url);
@@ -175,7 +170,7 @@ const slackMcpBinary = (() => {
 describe.skipIf(slackMcpBinary === undefined)(
   'slack-mcp-server (npm, Go binary; linux-x64 only)',
   () => {
-    const recipe = () => slackMcpServer({ command: slackMcpBinary as string, args: [] });
+    const recipe = () => slackMcpServer({ command: slackMcpBinary as string });
 
     it('starts with the xoxp user token of a PKCE login, passes auth.test and serves tools', async () => {
       const session = await signIn({ bot: false });

@@ -63,7 +63,15 @@ export {
   type ToolScopes,
 } from './mcp-server.js';
 export { pageCatcher } from './page-catcher.js';
-export { childPids, packageBin } from './processes.js';
+export { privateTmpdir } from './private-tmpdir.js';
+export {
+  childPids,
+  descendantProcesses,
+  leftoverProcesses,
+  type ProcessInfo,
+  packageBin,
+  processesMentioning,
+} from './processes.js';
 export { API_SCOPES, DEVICE_CODE_GRANT, REGISTERED_REDIRECT_URI } from './provider-config.js';
 export { tokenHash } from './token-hash.js';
 export {
