@@ -2,16 +2,15 @@ import {
   type Credentials,
   coversScopes,
   credentialKey,
-  credentialsFromRecord,
   credentialsToRecord,
   freezeCredentials,
-  providerPrefix,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
 import type { OpenUrl } from './open-url.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
+import { accountName, adoptEarlierNames, findStored } from './stored-logins.js';
 import type { BrowserDriver } from './strategies/browser-driver.js';
 import {
   type EventPayload,
@@ -80,41 +79,6 @@ function assertProvider(provider: unknown): asserts provider is AuthProvider {
   }
 }
 
-async function findStored(
-  store: CredentialStore,
-  provider: AuthProvider,
-  account: string | undefined,
-): Promise<Credentials | undefined> {
-  if (account !== undefined) {
-    const key = credentialKey(provider.id, account);
-    const record = await store.get(key);
-    return record ? credentialsFromRecord(key, record) : undefined;
-  }
-  const keys = await store.list(providerPrefix(provider.id));
-  if (keys.length === 0) return undefined;
-  if (keys.length > 1) {
-    const names = keys.map((k) => decodeURIComponent(k.slice(providerPrefix(provider.id).length)));
-    throw new LatchkeyError(
-      'ACCOUNT_AMBIGUOUS',
-      `Several ${provider.name} accounts are signed in (${names.join(', ')}). Pass the account option to choose one.`,
-    );
-  }
-  const key = keys[0] as string;
-  const record = await store.get(key);
-  if (!record) return undefined;
-  const found = credentialsFromRecord(key, record);
-  // A record of an earlier release may name its account differently now (an MCP login
-  // named by its issuer URL): keep it under the key of its current name.
-  const current = credentialKey(provider.id, found.account);
-  if (current !== key) {
-    await store.lock(key, async () => {
-      await store.set(current, credentialsToRecord(found));
-      await store.delete(key);
-    });
-  }
-  return found;
-}
-
 /**
  * Signs the user in to a provider and returns a {@link Session}. Stored credentials
  * are reused when they are valid or can be refreshed; otherwise the sign-in runs (a
@@ -134,13 +98,15 @@ export async function authenticate(
     throw new TypeError('flow "paste" needs a paste callback');
   }
   const store = options.store ?? fileStore();
+  await adoptEarlierNames(store, provider);
+  const account = accountName(provider, options.account);
   const refreshSkewMs = options.refreshSkewMs ?? DEFAULT_SKEW_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const wanted = [...new Set([...provider.strategy.scopes, ...(options.scopes ?? [])])];
   const d = deadline(timeoutMs, options.signal);
 
   const interaction: Interaction = {
-    ...(options.account !== undefined ? { account: options.account } : {}),
+    ...(account !== undefined ? { account } : {}),
     ...(options.flow !== undefined ? { flow: options.flow } : {}),
     ...(options.paste !== undefined ? { paste: options.paste } : {}),
     ...(options.openUrl !== undefined ? { openUrl: options.openUrl } : {}),
@@ -176,10 +142,10 @@ export async function authenticate(
       previous.providerId === signedIn.providerId
         ? freezeCredentials({ ...signedIn, refreshToken: previous.refreshToken })
         : signedIn;
-    if (options.account !== undefined && credentials.account !== options.account) {
+    if (account !== undefined && credentials.account !== account) {
       throw new LatchkeyError(
         'ACCOUNT_MISMATCH',
-        `You signed in to ${provider.name} as ${credentials.account}, but ${options.account} was asked for. Sign in again with that account.`,
+        `You signed in to ${provider.name} as ${credentials.account}, but ${account} was asked for. Sign in again with that account.`,
       );
     }
     // Under the account's lock, so a refresh running for the old login cannot write over it.
@@ -196,7 +162,7 @@ export async function authenticate(
       'LOGIN_REQUIRED',
       stored
         ? `The ${provider.name} login must be renewed by signing in, and this session was created with interactive: false. Call authenticate() interactively.`
-        : `No usable ${provider.name} login is stored${options.account ? ` for ${options.account}` : ''}. Sign in interactively first.`,
+        : `No usable ${provider.name} login is stored${account ? ` for ${account}` : ''}. Sign in interactively first.`,
     );
   // A later sign-in for a session (step-up, a revoked grant): same options, new deadline.
   const reauthenticate = async (
@@ -252,9 +218,7 @@ export async function authenticate(
   };
 
   try {
-    const stored = options.forceLogin
-      ? undefined
-      : await findStored(store, provider, options.account);
+    const stored = options.forceLogin ? undefined : await findStored(store, provider, account);
     const reused = await reuse(stored);
     if (reused) return reused;
     if (options.interactive === false && engine.needsUser) throw loginRequired();
@@ -263,7 +227,7 @@ export async function authenticate(
       async () => {
         // Another process may have finished a sign-in while this one waited.
         if (!options.forceLogin) {
-          const again = await reuse(await findStored(store, provider, options.account));
+          const again = await reuse(await findStored(store, provider, account));
           if (again) return again;
         }
         const credentials = await signInAndStore(wanted, stored, d.signal);

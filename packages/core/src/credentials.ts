@@ -1,6 +1,7 @@
 import { LatchkeyError } from './errors.js';
 import { Secret } from './secret.js';
 import type { JsonObject } from './store/types.js';
+import { parseUrl } from './util/url.js';
 
 /** Non-secret values kept with credentials. */
 export type Metadata = Readonly<Record<string, string | number | boolean>>;
@@ -69,8 +70,11 @@ export interface Credentials {
   readonly engine?: EngineState;
 }
 
-/** Version 2 keeps engine state in `engine`; version 1 kept it as strings in `metadata`. */
-const RECORD_VERSION = 2;
+/**
+ * The record format. Engine state was added as the optional field `engine`, which readers
+ * of earlier releases ignore, so the version stays 1 and those readers keep working.
+ */
+const RECORD_VERSION = 1;
 
 /** The store key of an account's credentials. */
 export function credentialKey(providerId: string, account: string): string {
@@ -89,6 +93,7 @@ export function freezeCredentials(c: Credentials): Credentials {
     scopes: Object.freeze([...c.scopes]),
     secrets: Object.freeze({ ...c.secrets }),
     metadata: Object.freeze({ ...c.metadata }),
+    ...(c.engine ? { engine: Object.freeze({ ...c.engine }) } : {}),
   });
 }
 
@@ -102,7 +107,7 @@ export function credentialsToRecord(c: Credentials): JsonObject {
     accessToken: c.accessToken.reveal(),
     scopes: [...c.scopes],
     secrets: Object.fromEntries(Object.entries(c.secrets).map(([k, v]) => [k, v.reveal()])),
-    metadata: { ...c.metadata },
+    metadata: { ...c.metadata, ...legacyMetadata(c.engine) },
     obtainedAt: c.obtainedAt,
   };
   if (c.engine) record.engine = { ...c.engine };
@@ -136,10 +141,10 @@ const MCP_AUTH_METHODS: readonly string[] = [
 ];
 const IDENTIFICATIONS: readonly string[] = ['pre-registered', 'metadata-document', 'dynamic'];
 
-function engineFromRecord(key: string, value: unknown): EngineState | undefined {
-  if (value === undefined) return undefined;
+/** Reads typed engine state, or throws `STORE_CORRUPT` naming `field`. */
+function engineState(key: string, value: unknown, field: string): EngineState {
   const e = value as Record<string, unknown> | null;
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) corrupt(key, 'engine');
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) corrupt(key, field);
   if (e.kind === 'browser' && typeof e.profile === 'string') {
     return Object.freeze({ kind: 'browser', profile: e.profile });
   }
@@ -163,72 +168,81 @@ function engineFromRecord(key: string, value: unknown): EngineState | undefined 
         e.tokenEndpointAuthMethod as McpLoginState['tokenEndpointAuthMethod'],
       ...(e.clientIdentification !== undefined
         ? {
-            clientIdentification: e.clientIdentification as McpLoginState['clientIdentification'] &
-              string,
+            clientIdentification: e.clientIdentification as NonNullable<
+              McpLoginState['clientIdentification']
+            >,
           }
         : {}),
     });
   }
-  return corrupt(key, 'engine');
+  return corrupt(key, field);
+}
+
+/** The metadata keys under which earlier releases kept each kind's engine state. */
+const LEGACY_KEYS = {
+  mcp: ['resource', 'clientId', 'tokenEndpointAuthMethod', 'clientIdentification'],
+  browser: ['browserProfile'],
+} as const;
+
+/**
+ * The engine state an earlier release kept as strings in `metadata`, if any: a browser
+ * profile, or an MCP login's issuer, resource and client.
+ */
+function legacyEngine(key: string, metadata: Metadata): EngineState | undefined {
+  if (typeof metadata.browserProfile === 'string') {
+    return { kind: 'browser', profile: metadata.browserProfile };
+  }
+  const { issuer, resource, clientId, tokenEndpointAuthMethod, clientIdentification } = metadata;
+  if (
+    typeof issuer !== 'string' ||
+    typeof resource !== 'string' ||
+    typeof clientId !== 'string' ||
+    typeof tokenEndpointAuthMethod !== 'string'
+  ) {
+    return undefined;
+  }
+  return engineState(
+    key,
+    {
+      kind: 'mcp',
+      issuer,
+      resource,
+      clientId,
+      tokenEndpointAuthMethod,
+      ...(clientIdentification !== undefined ? { clientIdentification } : {}),
+    },
+    'metadata',
+  );
+}
+
+/**
+ * The strings an earlier release reads engine state from, written beside `engine` so a
+ * process still on that release can refresh a login this one stored.
+ */
+function legacyMetadata(engine: EngineState | undefined): Record<string, string> {
+  if (engine?.kind === 'browser') return { browserProfile: engine.profile };
+  if (engine?.kind !== 'mcp') return {};
+  return {
+    resource: engine.resource,
+    clientId: engine.clientId,
+    tokenEndpointAuthMethod: engine.tokenEndpointAuthMethod,
+    ...(engine.clientIdentification ? { clientIdentification: engine.clientIdentification } : {}),
+    issuer: engine.issuer,
+  };
 }
 
 /**
  * The name an MCP login goes by: its authorization server's host and path
  * (`auth.example.com`, `example.com/tenant1`), one login per authorization server.
+ * Earlier releases named it by the issuer URL; `undefined` for a value that is no URL.
  */
-export function mcpAccountName(issuer: string): string {
-  const url = new URL(issuer);
-  return `${url.host}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-/**
- * Version 1 records kept engine state as strings in `metadata` and named an MCP login
- * by its issuer URL: move that state into `engine`, and the name to {@link mcpAccountName}.
- */
-function migrateV1(record: JsonObject): JsonObject {
-  const metadata = record.metadata;
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return record;
-  const { clientId, tokenEndpointAuthMethod, clientIdentification, resource, browserProfile } =
-    metadata;
-  const rest = { ...metadata };
-  let engine: JsonObject | undefined;
-  if (
-    typeof clientId === 'string' &&
-    typeof tokenEndpointAuthMethod === 'string' &&
-    typeof resource === 'string' &&
-    typeof metadata.issuer === 'string'
-  ) {
-    engine = {
-      kind: 'mcp',
-      issuer: metadata.issuer,
-      resource,
-      clientId,
-      tokenEndpointAuthMethod,
-      ...(typeof clientIdentification === 'string' ? { clientIdentification } : {}),
-    };
-    for (const field of ['clientId', 'tokenEndpointAuthMethod', 'clientIdentification', 'resource'])
-      delete rest[field];
-  } else if (typeof browserProfile === 'string') {
-    engine = { kind: 'browser', profile: browserProfile };
-    delete rest.browserProfile;
-  }
-  if (!engine) return { ...record, v: RECORD_VERSION };
-  const account =
-    engine.kind === 'mcp' && record.account === engine.issuer
-      ? mcpAccountName(String(engine.issuer))
-      : record.account;
-  return {
-    ...record,
-    v: RECORD_VERSION,
-    ...(account !== undefined ? { account } : {}),
-    metadata: rest,
-    engine,
-  };
+export function mcpAccountName(issuer: string): string | undefined {
+  const url = parseUrl(issuer);
+  return url ? `${url.host}${url.pathname.replace(/\/+$/, '')}` : undefined;
 }
 
 /** Reads credentials back from a store record; throws `STORE_CORRUPT` on a malformed one. */
-export function credentialsFromRecord(key: string, stored: JsonObject): Credentials {
-  const record = stored.v === 1 ? migrateV1(stored) : stored;
+export function credentialsFromRecord(key: string, record: JsonObject): Credentials {
   if (record.v !== RECORD_VERSION) corrupt(key, 'v');
   const str = (field: string, optional = false): string | undefined => {
     const value = record[field];
@@ -253,7 +267,13 @@ export function credentialsFromRecord(key: string, stored: JsonObject): Credenti
     corrupt(key, 'expiresAt');
   const refreshToken = str('refreshToken', true);
   const idToken = str('idToken', true);
-  const engine = engineFromRecord(key, record.engine);
+  const stored = metadata as Metadata;
+  // Engine state is typed; the strings earlier releases read it from stay out of `metadata`.
+  const engine =
+    record.engine !== undefined
+      ? engineState(key, record.engine, 'engine')
+      : legacyEngine(key, stored);
+  const legacy: readonly string[] = engine ? LEGACY_KEYS[engine.kind] : [];
   return freezeCredentials({
     providerId: str('providerId') as string,
     account: str('account') as string,
@@ -266,7 +286,7 @@ export function credentialsFromRecord(key: string, stored: JsonObject): Credenti
     secrets: Object.fromEntries(
       Object.entries(record.secrets as Record<string, string>).map(([k, v]) => [k, new Secret(v)]),
     ),
-    metadata: metadata as Record<string, string | number | boolean>,
+    metadata: Object.fromEntries(Object.entries(stored).filter(([k]) => !legacy.includes(k))),
     obtainedAt: record.obtainedAt as number,
     ...(engine ? { engine } : {}),
   });

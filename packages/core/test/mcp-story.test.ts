@@ -230,7 +230,7 @@ describe('MCP authorization, start to end', () => {
       true,
     );
     const storedRecord = await fileStore({ directory: dir }).get(
-      credentialKey(provider.id, mcpAccountName(as1.issuer)),
+      credentialKey(provider.id, mcpAccountName(as1.issuer) as string),
     );
     expect(storedRecord?.refreshToken).toBe(refreshed.refreshToken?.reveal());
 
@@ -266,7 +266,7 @@ describe('MCP authorization, start to end', () => {
     expect(as2.issuedTokens().has(moveCalls[2]?.token as string)).toBe(true);
     const store = fileStore({ directory: dir });
     expect(await store.list(`credentials/${provider.id}/`)).toEqual([
-      credentialKey(provider.id, mcpAccountName(as2.issuer)),
+      credentialKey(provider.id, mcpAccountName(as2.issuer) as string),
     ]);
     // Registrations are kept per issuer: the one at the first server is still there.
     expect(await store.get(registrationKey(provider.id, as1.issuer))).toMatchObject({

@@ -74,10 +74,10 @@ describe('the bearer token stays with the MCP server', () => {
     const store = memoryStore();
     const issuer = 'http://127.0.0.1:9/first-as';
     await store.set(
-      credentialKey(provider.id, mcpAccountName(issuer)),
+      credentialKey(provider.id, mcpAccountName(issuer) as string),
       credentialsToRecord({
         providerId: provider.id,
-        account: mcpAccountName(issuer),
+        account: mcpAccountName(issuer) as string,
         tokenType: 'bearer',
         accessToken: new Secret(canary),
         scopes: [],

@@ -9,10 +9,11 @@ import { authenticate, isLatchkeyError, mcpAuthProvider, memoryStore } from '../
 import type { JsonObject, JsonValue } from '../src/store/types.js';
 
 const ISSUER = 'https://auth.example.com/tenant1';
+const NAME = 'auth.example.com/tenant1';
 const SERVER = 'https://mcp.example.com/mcp';
 
 /** A login of the `mcp` strategy as the release before typed engine state stored it. */
-function v1McpRecord(providerId: string): JsonObject {
+function earlierMcpRecord(providerId: string, overrides: Partial<JsonObject> = {}): JsonObject {
   return {
     v: 1,
     providerId,
@@ -30,13 +31,13 @@ function v1McpRecord(providerId: string): JsonObject {
       issuer: ISSUER,
     },
     obtainedAt: 1_700_000_000_000,
+    ...overrides,
   };
 }
 
-describe('stored records of the earlier release', () => {
-  it('moves an MCP login engine state from metadata into typed fields, and names it for people', () => {
-    const c = credentialsFromRecord('k', v1McpRecord('remote'));
-    expect(c.account).toBe('auth.example.com/tenant1');
+describe('engine state in stored records', () => {
+  it('reads the engine state an earlier release kept in metadata as typed state', () => {
+    const c = credentialsFromRecord('k', earlierMcpRecord('remote'));
     expect(c.engine).toEqual({
       kind: 'mcp',
       issuer: ISSUER,
@@ -47,37 +48,51 @@ describe('stored records of the earlier release', () => {
     });
     expect(c.metadata).toEqual({ issuer: ISSUER });
     expect(c.refreshToken?.reveal()).toBe('refresh-v1');
-    // Written back in the current version, read back the same.
-    const again = credentialsFromRecord('k', credentialsToRecord(c));
-    expect(again).toEqual(c);
-    expect(credentialsToRecord(c).v).toBe(2);
+    expect(Object.isFrozen(c.engine)).toBe(true);
   });
 
-  it('moves a browser login profile into typed fields', () => {
+  it('writes records that the earlier release still reads: version 1, with its metadata strings', () => {
+    const c = credentialsFromRecord('k', earlierMcpRecord('remote'));
+    const record = credentialsToRecord(c);
+    expect(record.v).toBe(1);
+    expect(record.engine).toEqual(c.engine);
+    expect(record.metadata).toEqual(earlierMcpRecord('remote').metadata);
+    // Read back, the same credentials.
+    expect(credentialsFromRecord('k', record)).toEqual(c);
+  });
+
+  it('reads a browser profile first, even beside keys that look like MCP state', () => {
     const c = credentialsFromRecord('k', {
-      ...v1McpRecord('chat'),
+      ...earlierMcpRecord('chat'),
       account: 'T1',
-      metadata: { userAgent: 'UA', browserProfile: 'T1' },
+      metadata: {
+        userAgent: 'UA',
+        browserProfile: 'T1',
+        issuer: ISSUER,
+        resource: SERVER,
+        clientId: 'c',
+        tokenEndpointAuthMethod: 'none',
+      },
     });
-    expect(c.account).toBe('T1');
     expect(c.engine).toEqual({ kind: 'browser', profile: 'T1' });
-    expect(c.metadata).toEqual({ userAgent: 'UA' });
+    expect(c.metadata).toMatchObject({ userAgent: 'UA', issuer: ISSUER, clientId: 'c' });
+    expect(c.metadata).not.toHaveProperty('browserProfile');
   });
 
   it('keeps an oauth login as it was: its metadata holds no engine state', () => {
     const record = {
-      ...v1McpRecord('google'),
+      ...earlierMcpRecord('google'),
       account: 'ada@example.com',
       metadata: { issuer: 'https://accounts.google.com', clientId: 'c', email: 'ada@example.com' },
     };
     const c = credentialsFromRecord('k', record);
-    expect(c.account).toBe('ada@example.com');
     expect(c.engine).toBeUndefined();
     expect(c.metadata).toEqual(record.metadata);
+    expect(credentialsToRecord(c)).toEqual({ ...record });
   });
 
-  it('refuses a malformed engine state with STORE_CORRUPT naming the field', () => {
-    const record = credentialsToRecord(credentialsFromRecord('k', v1McpRecord('remote')));
+  it('refuses malformed engine state with STORE_CORRUPT naming the field, without secrets', () => {
+    const record = credentialsToRecord(credentialsFromRecord('k', earlierMcpRecord('remote')));
     const engines: JsonValue[] = [
       'mcp',
       { kind: 'mcp', issuer: ISSUER },
@@ -108,22 +123,62 @@ describe('stored records of the earlier release', () => {
     expect(mcpAccountName('https://auth.example.com/')).toBe('auth.example.com');
     expect(mcpAccountName('https://auth.example.com')).toBe('auth.example.com');
     expect(mcpAccountName('http://127.0.0.1:4000/t1/')).toBe('127.0.0.1:4000/t1');
+    expect(mcpAccountName('not a url')).toBeUndefined();
+  });
+});
+
+describe('MCP logins an earlier release named by their issuer URL', () => {
+  const provider = mcpAuthProvider(SERVER);
+  const oldKey = credentialKey(provider.id, ISSUER);
+  const newKey = credentialKey(provider.id, NAME);
+
+  async function storeWithEarlierLogin() {
+    const store = memoryStore();
+    await store.set(oldKey, earlierMcpRecord(provider.id));
+    return store;
+  }
+
+  it('are reused without an account and kept under the key of their new name', async () => {
+    const store = await storeWithEarlierLogin();
+    const session = await authenticate(provider, { store, interactive: false });
+    expect(session.account).toBe(NAME);
+    expect(session.current().accessToken.reveal()).toBe('access-v1');
+    expect(await store.list()).toEqual([newKey]);
+    expect((await store.get(newKey))?.refreshToken).toBe('refresh-v1');
+    expect((await authenticate(provider, { store, interactive: false })).account).toBe(NAME);
   });
 
-  it('reuses such a login through authenticate() and keeps it under the key of its new name', async () => {
-    const provider = mcpAuthProvider(SERVER);
-    const store = memoryStore();
-    const oldKey = credentialKey(provider.id, ISSUER);
-    await store.set(oldKey, v1McpRecord(provider.id));
+  it('are found by their old name or their new one, and logging out leaves nothing behind', async () => {
+    for (const account of [ISSUER, NAME]) {
+      const store = await storeWithEarlierLogin();
+      const session = await authenticate(provider, { store, account, interactive: false });
+      expect(session.account).toBe(NAME);
+      expect(await store.list()).toEqual([newKey]);
+      await session.logout();
+      expect(await store.list()).toEqual([]);
+    }
+  });
+
+  it('move once when two callers find them at the same time', async () => {
+    const store = await storeWithEarlierLogin();
+    const sessions = await Promise.all([
+      authenticate(provider, { store, interactive: false }),
+      authenticate(provider, { store, interactive: false }),
+      authenticate(provider, { store, account: ISSUER, interactive: false }),
+    ]);
+    expect(sessions.map((s) => s.account)).toEqual([NAME, NAME, NAME]);
+    expect(await store.list()).toEqual([newKey]);
+  });
+
+  it('never replace a newer login already stored under the new name', async () => {
+    const store = await storeWithEarlierLogin();
+    const newer = credentialsFromRecord(
+      newKey,
+      earlierMcpRecord(provider.id, { accessToken: 'access-newer', obtainedAt: 1_800_000_000_000 }),
+    );
+    await store.set(newKey, credentialsToRecord({ ...newer, account: NAME }));
     const session = await authenticate(provider, { store, interactive: false });
-    expect(session.account).toBe('auth.example.com/tenant1');
-    expect(session.current().accessToken.reveal()).toBe('access-v1');
-    expect(await store.list()).toEqual([credentialKey(provider.id, session.account)]);
-    const moved = await store.get(credentialKey(provider.id, session.account));
-    expect(moved?.v).toBe(2);
-    expect(moved?.refreshToken).toBe('refresh-v1');
-    // And the next authenticate() finds it directly.
-    const again = await authenticate(provider, { store, interactive: false });
-    expect(again.account).toBe(session.account);
+    expect(session.current().accessToken.reveal()).toBe('access-newer');
+    expect(await store.list()).toEqual([newKey]);
   });
 });

@@ -213,7 +213,7 @@ export function mcpEngine(
         const scopes = scopesFor(request.scopes, found, { offlineAccess: false });
         const context = contextFor(found.as, client, scopes);
         const token = await machineGrant(strategy, context, scopes, request.signal);
-        return toCredentials(context, token, mcpAccountName(found.as.issuer), {
+        return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
           scopes,
           engine: loginState(client, found.as),
         });
@@ -245,7 +245,7 @@ export function mcpEngine(
       };
       const { token, context } = await runFlow(flow, interaction.flow, interaction.paste);
       const client = resolved as ResolvedClient;
-      return toCredentials(context, token, mcpAccountName(found.as.issuer), {
+      return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
         scopes,
         engine: loginState(client, found.as),
       });

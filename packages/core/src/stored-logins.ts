@@ -1,0 +1,103 @@
+import {
+  type Credentials,
+  credentialKey,
+  credentialsFromRecord,
+  credentialsToRecord,
+  mcpAccountName,
+  providerPrefix,
+} from './credentials.js';
+import { LatchkeyError } from './errors.js';
+import type { CredentialStore } from './store/types.js';
+import type { AuthProvider } from './strategies/provider.js';
+
+/**
+ * The stored login of a provider to reuse: the one of `account`, or the only one
+ * stored; `ACCOUNT_AMBIGUOUS` when several are stored and none was named.
+ */
+export async function findStored(
+  store: CredentialStore,
+  provider: AuthProvider,
+  account: string | undefined,
+): Promise<Credentials | undefined> {
+  if (account !== undefined) {
+    const key = credentialKey(provider.id, account);
+    const record = await store.get(key);
+    return record ? credentialsFromRecord(key, record) : undefined;
+  }
+  const prefix = providerPrefix(provider.id);
+  const keys = await store.list(prefix);
+  if (keys.length === 0) return undefined;
+  if (keys.length > 1) {
+    const names = keys.map((k) => decodeURIComponent(k.slice(prefix.length)));
+    throw new LatchkeyError(
+      'ACCOUNT_AMBIGUOUS',
+      `Several ${provider.name} accounts are signed in (${names.join(', ')}). Pass the account option to choose one.`,
+    );
+  }
+  const key = keys[0] as string;
+  const record = await store.get(key);
+  return record ? credentialsFromRecord(key, record) : undefined;
+}
+
+/**
+ * The account name a host asked for, as logins are named now: an MCP login named by its
+ * issuer URL (as earlier releases named it) goes by {@link mcpAccountName}.
+ */
+export function accountName(
+  provider: AuthProvider,
+  account: string | undefined,
+): string | undefined {
+  if (account === undefined || provider.strategy.kind !== 'mcp') return account;
+  return /^https?:\/\//.test(account) ? (mcpAccountName(account) ?? account) : account;
+}
+
+/**
+ * Moves the MCP logins that earlier releases named by their issuer URL to the key of
+ * their current name, so every later call (with or without an account, a logout, a
+ * refresh in another process) finds one login under one key. Each move runs under the
+ * locks of both keys, target first, re-reads the old record inside them, and keeps the
+ * newer of two logins when both keys hold one; a login is never lost on the way.
+ */
+export async function adoptEarlierNames(
+  store: CredentialStore,
+  provider: AuthProvider,
+): Promise<void> {
+  if (provider.strategy.kind !== 'mcp') return;
+  for (const key of await store.list(providerPrefix(provider.id))) {
+    const named = await earlierName(store, key);
+    if (!named) continue;
+    const target = credentialKey(provider.id, named.name);
+    await store.lock(target, () =>
+      store.lock(key, async () => {
+        const again = await earlierName(store, key);
+        if (!again) return;
+        const existing = await store.get(target);
+        const newer =
+          !existing || credentialsFromRecord(target, existing).obtainedAt < again.login.obtainedAt;
+        if (newer) {
+          await store.set(target, credentialsToRecord({ ...again.login, account: again.name }));
+        }
+        await store.delete(key);
+      }),
+    );
+  }
+}
+
+/** The login under `key` and its current name, when an earlier release named it by its issuer. */
+async function earlierName(
+  store: CredentialStore,
+  key: string,
+): Promise<{ login: Credentials; name: string } | undefined> {
+  const record = await store.get(key);
+  if (!record) return undefined;
+  let login: Credentials;
+  try {
+    login = credentialsFromRecord(key, record);
+  } catch {
+    // An unreadable record is reported (STORE_CORRUPT) where it is used, and left as it is.
+    return undefined;
+  }
+  if (login.engine?.kind !== 'mcp' || login.account !== login.engine.issuer) return undefined;
+  const name = mcpAccountName(login.engine.issuer);
+  return name && name !== login.account ? { login, name } : undefined;
+}
