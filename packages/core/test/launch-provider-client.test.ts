@@ -91,12 +91,39 @@ describe('the provider client reaches recipes through InjectContext.client', () 
     expect((error as Error).message).not.toContain('"client.clientId"');
   });
 
-  it('has no client for plain credentials: MISSING_CREDENTIAL names both fields', async () => {
-    const error = await spawnDescription(recipe, plainCredentials(canaryToken()), {
+  it('has no client for plain credentials unless the host passes one', async () => {
+    const token = canaryToken();
+    const error = await spawnDescription(recipe, plainCredentials(token), {
       tmpDir: tmp.dir,
     }).catch((e: unknown) => e);
     expect(isLatchkeyError(error, 'MISSING_CREDENTIAL'), String(error)).toBe(true);
     expect((error as Error).message).toContain('"client.clientId", "client.clientSecret"');
+    expect((error as Error).message).toContain('client option');
+
+    const description = await spawnDescription(recipe, plainCredentials(token), {
+      tmpDir: tmp.dir,
+      client: { clientId: 'host-client', clientSecret: CLIENT_SECRET },
+    });
+    try {
+      expect(description.env.CLIENT_ID).toBe('host-client');
+      expect(description.env.CLIENT_SECRET).toBe(CLIENT_SECRET);
+      expect(inspect(description)).not.toContain(CLIENT_SECRET);
+    } finally {
+      await description.dispose();
+    }
+  });
+
+  it("lets the host's client option take the place of the provider's", async () => {
+    const session = await storedSession(provider(false), canaryToken());
+    const description = await spawnDescription(recipe, session, {
+      tmpDir: tmp.dir,
+      client: { clientId: 'acme-client', clientSecret: CLIENT_SECRET },
+    });
+    try {
+      expect(description.env.CLIENT_SECRET).toBe(CLIENT_SECRET);
+    } finally {
+      await description.dispose();
+    }
   });
 
   it('refuses a client field that does not exist, naming the ones that do', () => {

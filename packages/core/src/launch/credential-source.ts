@@ -1,7 +1,9 @@
 import { type Credentials, freezeCredentials } from '../credentials.js';
-import { Secret } from '../secret.js';
+import { Secret, secret } from '../secret.js';
 import type { Session } from '../session.js';
 import { listeners } from '../util/listeners.js';
+import { providerClient } from './injection.js';
+import type { ProviderClient } from './types.js';
 
 /**
  * What a launch reads credentials through: the part of a {@link Session} it uses. A
@@ -72,4 +74,51 @@ export function heldCredentials(input: Credentials): HeldCredentials {
       changed.emit(current);
     },
   };
+}
+
+/** What a launch works from: the session as it is, or the host's plain credentials held. Internal. */
+export interface LaunchInput {
+  /** The session, when the host passed one. */
+  readonly session?: Session;
+  /** The plain credentials, when the host passed those. */
+  readonly held?: HeldCredentials;
+  /** Either of the two. */
+  readonly source: CredentialSource;
+  /** The OAuth client recipes see: the host's `client` option, else the session's provider's. */
+  readonly client?: ProviderClient;
+}
+
+/** Sorts what the host passed to `launchServer()` or `spawnDescription()`. */
+export function launchInput(
+  input: Session | Credentials,
+  client: { clientId: string; clientSecret?: string | Secret } | undefined,
+): LaunchInput {
+  const session = isSession(input) ? input : undefined;
+  const held = session ? undefined : heldCredentials(input as Credentials);
+  const chosen = client ? checkClient(client) : providerClient(session?.provider);
+  return {
+    ...(session ? { session } : {}),
+    ...(held ? { held } : {}),
+    source: (session ?? held) as CredentialSource,
+    ...(chosen ? { client: chosen } : {}),
+  };
+}
+
+/** Checks a host's `client` option (throws `TypeError` on misuse). */
+function checkClient(client: { clientId: string; clientSecret?: string | Secret }): ProviderClient {
+  if (typeof client !== 'object' || client === null || typeof client.clientId !== 'string') {
+    throw new TypeError('client must be an object with a clientId string');
+  }
+  const { clientId, clientSecret } = client;
+  if (
+    clientSecret !== undefined &&
+    typeof clientSecret !== 'string' &&
+    !(clientSecret instanceof Secret)
+  ) {
+    throw new TypeError('client.clientSecret must be a string or a Secret');
+  }
+  return Object.freeze({
+    clientId,
+    ...(clientSecret !== undefined ? { clientSecret: secret(clientSecret) } : {}),
+  });
 }

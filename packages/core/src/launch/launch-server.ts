@@ -3,15 +3,16 @@ import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/ind
 import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
+import type { Secret } from '../secret.js';
 import type { Session } from '../session.js';
 import { listeners } from '../util/listeners.js';
 import { authorizedFetch } from './authorized-fetch.js';
 import { connectHttp, connectStdio } from './connection.js';
 import { credentialFetch } from './credential-fetch.js';
-import { type CredentialSource, heldCredentials, isSession } from './credential-source.js';
+import { launchInput } from './credential-source.js';
 import type { ServerEvent } from './events.js';
 import { onHostExit } from './exit-cleanup.js';
-import { injectContext, providerClient, resolveInjection } from './injection.js';
+import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir } from './launch-dir.js';
 import { refreshSchedule } from './refresh-schedule.js';
 import { checkRequirements } from './requirements.js';
@@ -47,6 +48,12 @@ export interface LaunchServerOptions {
   refreshBeforeExpiryMs?: number;
   /** Restart a stdio server that crashes, with backoff (default: no). */
   restartOnCrash?: boolean | CrashRestartOptions;
+  /**
+   * The OAuth client recipes see as `context.client` (`client.clientId`,
+   * `client.clientSecret`). Default: the session's provider's; plain credentials have
+   * none unless given here.
+   */
+  client?: { clientId: string; clientSecret?: string | Secret };
   /** The `fetch` for http servers; Latchkey adds the credential headers to it. */
   fetch?: typeof fetch;
   /** How the client introduces itself in `initialize` (default `latchkey`). */
@@ -124,15 +131,17 @@ export async function launchServer(
     throw new TypeError('launchServer() takes a recipe made by defineServer()');
   }
   // A session is used as it is; a host's plain credentials are held, and replaced by updateCredentials().
-  const session = isSession(sessionOrCredentials) ? sessionOrCredentials : undefined;
-  const held = session ? undefined : heldCredentials(sessionOrCredentials as Credentials);
-  const source: CredentialSource = session ?? (held as CredentialSource);
+  const {
+    session,
+    held,
+    source,
+    client: providerOAuthClient,
+  } = launchInput(sessionOrCredentials, options.client);
   const label = `"${spec.name}" (${spec.id})`;
   if (options.signal?.aborted) {
     throw new LatchkeyError('AUTH_CANCELLED', `Starting the MCP server ${label} was cancelled.`);
   }
   const initial = await source.fresh();
-  const providerOAuthClient = providerClient(session?.provider);
   checkRequirements(spec, initial, providerOAuthClient);
 
   const events = listeners<ServerEvent>();

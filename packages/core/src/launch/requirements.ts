@@ -37,6 +37,13 @@ export function checkRequirements(
     );
   }
   const missing = spec.credentials.filter((field) => !has(credentials, client, field));
+  const missingClient = missing.filter((field) => field.startsWith('client.'));
+  if (missingClient.length > 0) {
+    throw new LatchkeyError(
+      'MISSING_CREDENTIAL',
+      `${server} needs the OAuth client of its provider (${missingClient.map((f) => `"${f}"`).join(', ')}), ${client ? `and the provider "${credentials.providerId}" holds no client secret (a token-exchange proxy keeps it)` : 'which these credentials do not come with'}. Launch it with a session of a provider that holds the client, or pass the client option.`,
+    );
+  }
   if (missing.length > 0) {
     throw new LatchkeyError(
       'MISSING_CREDENTIAL',

@@ -4,9 +4,9 @@ import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import type { Session } from '../session.js';
-import { heldCredentials, isSession } from './credential-source.js';
+import { launchInput } from './credential-source.js';
 import { onHostExit } from './exit-cleanup.js';
-import { injectContext, providerClient, resolveInjection } from './injection.js';
+import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir, usingDir } from './launch-dir.js';
 import { checkRequirements } from './requirements.js';
 import { loadClientSdk } from './sdk.js';
@@ -30,6 +30,11 @@ export interface SpawnDescriptionOptions {
   dir?: string;
   /** Where per-launch directories are made (default: `os.tmpdir()`). */
   tmpDir?: string;
+  /**
+   * The OAuth client recipes see as `context.client`. Default: the session's provider's;
+   * plain credentials have none unless given here.
+   */
+  client?: { clientId: string; clientSecret?: string | Secret };
 }
 
 /**
@@ -129,11 +134,8 @@ export async function spawnDescription(
       `The MCP server "${spec.name}" (${spec.id}) is reached over http; there is nothing to spawn. Use launchServer() to connect to it.`,
     );
   }
-  const session = isSession(sessionOrCredentials) ? sessionOrCredentials : undefined;
-  const credentials = session
-    ? await session.fresh()
-    : heldCredentials(sessionOrCredentials as Credentials).current();
-  const client = providerClient(session?.provider);
+  const { source, client } = launchInput(sessionOrCredentials, options.client);
+  const credentials = await source.fresh();
   checkRequirements(spec, credentials, client);
   const dir = options.dir
     ? usingDir(options.dir, false)
