@@ -4,7 +4,10 @@ import { oauthStrategy } from './oauth/strategy.js';
 import type { AuthProvider, StrategyKind } from './provider.js';
 import type { DefinitionContext, EngineOptions, StrategyEngine } from './types.js';
 
-/** Every strategy kind, by its `kind`. A new kind is added here and nowhere else. */
+/**
+ * Every strategy kind, by its `kind`: `defineProvider()` and `authenticate()` reach a
+ * kind only through here (docs/guides/architecture.md lists what else a new kind adds).
+ */
 const STRATEGIES = {
   oauth: oauthStrategy,
   mcp: mcpStrategy,

@@ -42,7 +42,7 @@ export interface BrowserSignInSettings extends Omit<BrowserSignInOptions, 'onEve
 /** Waiting for the login; part of the session found; a session found but rejected. */
 type LoopState = 'waiting' | 'partial' | 'rejected';
 
-function browserStrategy(provider: ProviderOf<StrategyBase>): BrowserStrategy {
+function strategyOf(provider: ProviderOf<StrategyBase>): BrowserStrategy {
   if (provider.strategy.kind !== 'browser') {
     throw new TypeError(`${provider.name} does not sign in through a browser`);
   }
@@ -118,7 +118,7 @@ export async function runBrowserSignIn(
   provider: ProviderOf<StrategyBase>,
   settings: BrowserSignInSettings,
 ): Promise<Credentials> {
-  const strategy = browserStrategy(provider);
+  const strategy = strategyOf(provider);
   if (typeof settings.driver?.open !== 'function') {
     throw new TypeError(
       `${provider.name} signs in through a browser: pass a browser driver (puppeteerDriver() from @latchkey/browser-extract, or your own BrowserDriver)`,

@@ -34,8 +34,9 @@ export interface AuthorizationRequestOptions {
 }
 
 /**
- * The authorization request parameters Latchkey sets itself; a provider's extra
- * parameters cannot replace them (`scope` comes from the provider's scopes).
+ * The authorization request parameters Latchkey sets itself, whatever extra parameters
+ * say. (`scope` is set from the requested scopes when there are any; a provider's fixed
+ * parameters may not name it either, see the `oauth` definition check.)
  */
 export const RESERVED_AUTHORIZATION_PARAMS: ReadonlySet<string> = new Set([
   'client_id',
@@ -44,7 +45,6 @@ export const RESERVED_AUTHORIZATION_PARAMS: ReadonlySet<string> = new Set([
   'state',
   'code_challenge',
   'code_challenge_method',
-  'scope',
 ]);
 
 /**

@@ -147,7 +147,7 @@ export function normalizeOAuth(def: OAuthStrategyDefinition): OAuthStrategy {
     for (const [name, value] of Object.entries(params)) {
       if (typeof value !== 'string')
         fail(`strategy.authorizationParams.${name}`, 'must be a string');
-      if (RESERVED_AUTHORIZATION_PARAMS.has(name)) {
+      if (RESERVED_AUTHORIZATION_PARAMS.has(name) || name === 'scope') {
         fail(`strategy.authorizationParams.${name}`, 'is set by Latchkey and cannot be overridden');
       }
     }
