@@ -47,10 +47,19 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'latchkey-host-v1-'));
   app = join(tmp, 'app');
   await mkdir(app);
-  await npm(['run', 'build', '-w', '@latchkey/core'], root);
-  const packed = JSON.parse(
-    await npm(['pack', '--json', '--pack-destination', tmp], join(root, 'packages/core')),
-  ) as { filename: string }[];
+  // Built and packed from a staging copy, so the repository's own build is left alone.
+  const core = join(root, 'packages/core');
+  const stage = join(tmp, 'stage');
+  await run('npx', ['tsup', '--out-dir', join(stage, 'dist')], {
+    cwd: core,
+    timeout: INSTALL_TIMEOUT_MS,
+  });
+  for (const file of ['package.json', 'README.md', 'LICENSE']) {
+    await copyFile(join(core, file), join(stage, file));
+  }
+  const packed = JSON.parse(await npm(['pack', '--json', '--pack-destination', tmp], stage)) as {
+    filename: string;
+  }[];
   const tarball = join(tmp, (packed[0] as { filename: string }).filename);
   const types = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).devDependencies[
     '@types/node'
