@@ -27,6 +27,18 @@ export interface McpLoginState {
     | 'private_key_jwt';
   /** How the client was identified (absent for machine-to-machine grants). */
   readonly clientIdentification?: 'pre-registered' | 'metadata-document' | 'dynamic';
+  /**
+   * The authorization server's endpoints as its metadata named them at sign-in, so a
+   * refresh or revocation (in any process) needs no discovery first.
+   */
+  readonly endpoints?: McpEndpoints;
+}
+
+/** The endpoints of an MCP login's authorization server. */
+export interface McpEndpoints {
+  readonly authorization: string;
+  readonly token: string;
+  readonly revocation?: string;
 }
 
 /** What the `browser` engine keeps with a login: the browser profile it used. */
@@ -110,7 +122,7 @@ export function credentialsToRecord(c: Credentials): JsonObject {
     metadata: { ...c.metadata, ...legacyMetadata(c.engine) },
     obtainedAt: c.obtainedAt,
   };
-  if (c.engine) record.engine = { ...c.engine };
+  if (c.engine) record.engine = JSON.parse(JSON.stringify(c.engine)) as JsonObject;
   if (c.refreshToken) record.refreshToken = c.refreshToken.reveal();
   if (c.idToken) record.idToken = c.idToken.reveal();
   if (c.expiresAt !== undefined) record.expiresAt = c.expiresAt;
@@ -159,6 +171,7 @@ function engineState(key: string, value: unknown, field: string): EngineState {
       (typeof e.clientIdentification === 'string' &&
         IDENTIFICATIONS.includes(e.clientIdentification)))
   ) {
+    const endpoints = e.endpoints === undefined ? undefined : mcpEndpoints(key, e.endpoints, field);
     return Object.freeze({
       kind: 'mcp',
       issuer: e.issuer,
@@ -173,9 +186,28 @@ function engineState(key: string, value: unknown, field: string): EngineState {
             >,
           }
         : {}),
+      ...(endpoints ? { endpoints } : {}),
     });
   }
   return corrupt(key, field);
+}
+
+function mcpEndpoints(key: string, value: unknown, field: string): McpEndpoints {
+  const e = value as Record<string, unknown> | null;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    typeof e.authorization !== 'string' ||
+    typeof e.token !== 'string' ||
+    (e.revocation !== undefined && typeof e.revocation !== 'string')
+  ) {
+    return corrupt(key, field);
+  }
+  return Object.freeze({
+    authorization: e.authorization,
+    token: e.token,
+    ...(typeof e.revocation === 'string' ? { revocation: e.revocation } : {}),
+  });
 }
 
 /** The metadata keys under which earlier releases kept each kind's engine state. */

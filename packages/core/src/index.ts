@@ -11,6 +11,7 @@ export type {
   BrowserLoginState,
   Credentials,
   EngineState,
+  McpEndpoints,
   McpLoginState,
   Metadata,
 } from './credentials.js';

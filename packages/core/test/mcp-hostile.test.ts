@@ -26,6 +26,7 @@ import {
   authorizedFetch,
   fileStore,
   isLatchkeyError,
+  type JsonObject,
   type LatchkeyErrorCode,
   type LatchkeyEvent,
   type McpAuthProviderOptions,
@@ -363,17 +364,39 @@ describe('discovery (requirements 1-6)', () => {
     expect(as.requests().map((r) => r.endpoint)).toEqual(['metadata']);
   });
 
-  it('does not refresh through metadata that names another issuer (#5)', async () => {
+  it('refreshes through the endpoints kept from the sign-in: later metadata naming another issuer is never read (#5)', async () => {
     const as = await realAs();
     const mcp = await mcpServer({ authorizationServers: [as.issuer] });
-    const { session, guard } = await signIn(mcp.url);
+    const store = memoryStore();
+    const { session, guard } = await signIn(mcp.url, { auth: { store } });
     as.clearRequests();
     // Same origin, another issuer: the 2025-03-26 leniency must not apply to this login.
     as.fault({ endpoint: 'discovery', kind: 'wrong-issuer' });
-    const error = await session.refresh().catch((e: unknown) => e);
+    await session.refresh();
+    // One request: the refresh itself, to the token endpoint the checked metadata named.
+    expect(
+      as
+        .requests()
+        .filter((r) => !r.fromResourceServer)
+        .map((r) => r.endpoint),
+    ).toEqual(['token']);
+    expect(session.current().metadata.issuer).toBe(as.issuer);
+
+    // A login stored without kept endpoints (by an earlier release) discovers first, and
+    // refuses metadata that names another issuer.
+    const key = (await store.list())[0] as string;
+    const record = (await store.get(key)) as JsonObject;
+    const { endpoints: _kept, ...engine } = record.engine as JsonObject;
+    await store.set(key, { ...record, engine });
+    const earlier = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store,
+      interactive: false,
+      fetch: guard.fetch,
+    });
+    as.clearRequests();
+    const error = await earlier.refresh().catch((e: unknown) => e);
     expectRefused(error, 'ISSUER_MISMATCH', guard);
     expect(tokenRequests(as.requests())).toEqual([]);
-    expect(session.current().metadata.issuer).toBe(as.issuer);
   });
 
   it('treats a 2025-03-26 server without resource metadata as its own authorization server (#6)', async () => {

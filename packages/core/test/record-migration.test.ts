@@ -61,6 +61,24 @@ describe('engine state in stored records', () => {
     expect(credentialsFromRecord('k', record)).toEqual(c);
   });
 
+  it('keeps the endpoints of an MCP login with it, frozen', () => {
+    const engine = {
+      kind: 'mcp',
+      issuer: ISSUER,
+      resource: SERVER,
+      clientId: 'c',
+      tokenEndpointAuthMethod: 'none',
+      endpoints: {
+        authorization: 'https://auth.example.com/authorize',
+        token: 'https://auth.example.com/token',
+      },
+    };
+    const c = credentialsFromRecord('k', { ...earlierMcpRecord('remote'), engine });
+    expect(c.engine).toEqual(engine);
+    expect(Object.isFrozen(c.engine?.kind === 'mcp' ? c.engine.endpoints : undefined)).toBe(true);
+    expect(credentialsToRecord(c).engine).toEqual(engine);
+  });
+
   it('reads a browser profile first, even beside keys that look like MCP state', () => {
     const c = credentialsFromRecord('k', {
       ...earlierMcpRecord('chat'),
@@ -102,6 +120,14 @@ describe('engine state in stored records', () => {
         resource: SERVER,
         clientId: 'c',
         tokenEndpointAuthMethod: 'magic',
+      },
+      {
+        kind: 'mcp',
+        issuer: ISSUER,
+        resource: SERVER,
+        clientId: 'c',
+        tokenEndpointAuthMethod: 'none',
+        endpoints: { authorization: 'https://auth.example.com/authorize' },
       },
       { kind: 'browser' },
       { kind: 'other' },

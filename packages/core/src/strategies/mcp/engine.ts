@@ -130,6 +130,15 @@ export function mcpEngine(
     clientId: client.clientId,
     tokenEndpointAuthMethod: client.clientAuthentication.method,
     ...(client.method ? { clientIdentification: client.method } : {}),
+    ...(as.authorization_endpoint && as.token_endpoint
+      ? {
+          endpoints: {
+            authorization: as.authorization_endpoint,
+            token: as.token_endpoint,
+            ...(as.revocation_endpoint ? { revocation: as.revocation_endpoint } : {}),
+          },
+        }
+      : {}),
   });
 
   // What the engine kept with a stored login; a login without it cannot be renewed.
@@ -179,7 +188,17 @@ export function mcpEngine(
     signal?: AbortSignal,
   ): Promise<OAuthContext> => {
     const state = stateOf(current);
-    const { issuer } = state;
+    const { issuer, endpoints } = state;
+    if (endpoints) {
+      // Kept from the sign-in, where the metadata was checked: no discovery before a refresh.
+      const kept: oauth.AuthorizationServer = {
+        issuer,
+        authorization_endpoint: endpoints.authorization,
+        token_endpoint: endpoints.token,
+        ...(endpoints.revocation ? { revocation_endpoint: endpoints.revocation } : {}),
+      };
+      return contextFor(kept, await clientOf(state), current.scopes);
+    }
     const origin = new URL(issuer).origin;
     const discovered =
       (await discoverAuthorizationServer(issuer, http(signal)).catch((error: unknown) => {
