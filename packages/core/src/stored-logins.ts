@@ -63,7 +63,10 @@ export async function adoptEarlierNames(
   provider: AuthProvider,
 ): Promise<void> {
   if (provider.strategy.kind !== 'mcp') return;
-  for (const key of await store.list(providerPrefix(provider.id))) {
+  const prefix = providerPrefix(provider.id);
+  for (const key of await store.list(prefix)) {
+    // Only a key that names an issuer URL can hold such a login; no other is read.
+    if (!/^https?%3A/i.test(key.slice(prefix.length))) continue;
     const named = await earlierName(store, key);
     if (!named) continue;
     const target = credentialKey(provider.id, named.name);
