@@ -780,6 +780,30 @@ describe('authorization request (requirements 11-16)', () => {
     );
   });
 
+  it("sends the resource metadata's resource byte for byte in the authorization, token and refresh requests (#14)", async () => {
+    // An origin-level resource without a path, and one with a trailing slash: each as published.
+    for (const published of [
+      (_url: string, origin: string) => origin,
+      (_url: string, origin: string) => `${origin}/`,
+    ]) {
+      const as = await realAs();
+      const mcp = await mcpServer({
+        authorizationServers: [as.issuer],
+        protectedResourceMetadata: { resource: published },
+      });
+      const resource = published(mcp.url, mcp.origin);
+      const { session, user } = await signIn(mcp.url);
+      await session.refresh();
+      const sent = [
+        new URL(user.opened[0] as string).searchParams.getAll('resource'),
+        ...tokenRequests(as.requests()).map((r) => r.resource),
+      ];
+      expect(sent).toEqual([[resource], [resource], [resource]]);
+      expect(session.current().engine).toMatchObject({ kind: 'mcp', resource });
+      expect((await callTool(authorizedFetch(session), mcp.url, 'read-thing')).status).toBe(200);
+    }
+  });
+
   it('takes the scope from the challenge, else the resource metadata, else none; offline_access only when listed (#15)', async () => {
     const scopeOf = (user: { opened: string[] }) =>
       new URL(user.opened[0] as string).searchParams.get('scope');

@@ -229,6 +229,9 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
       ? []
       : (prm?.paths ?? [`/.well-known/oauth-protected-resource${path === '/' ? '' : path}`]);
   const metadataUrl = `${origin}${metadataPaths[0] ?? '/.well-known/oauth-protected-resource'}`;
+  const claimed = prm === false ? undefined : prm?.resource;
+  /** The `resource` the metadata publishes: tokens for it are accepted, as for the endpoint URL. */
+  const published = typeof claimed === 'function' ? claimed(url, origin) : (claimed ?? url);
 
   const defaultVerify = async (token: string): Promise<AuthInfo> => {
     const issuer = authorizationServers[0];
@@ -243,7 +246,9 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
     const claims = await verifyEs256Jwt(token, await keys(issuer, kid));
     if (claims.iss !== issuer) throw new Error('token from another authorization server');
     const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audience.includes(url)) throw new Error('token for another resource');
+    if (!audience.includes(url) && !audience.includes(published)) {
+      throw new Error('token for another resource');
+    }
     return {
       token,
       clientId: String(claims.client_id ?? ''),
@@ -365,9 +370,8 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
     void (async () => {
       if (req.method === 'GET' && metadataPaths.includes(requestUrl.pathname)) {
         const scopes = prm === false ? undefined : prm?.scopesSupported;
-        const claimed = prm === false ? undefined : prm?.resource;
         send(res, 200, {
-          resource: typeof claimed === 'function' ? claimed(url, origin) : (claimed ?? url),
+          resource: published,
           authorization_servers: authorizationServers,
           ...(scopes === null ? {} : { scopes_supported: scopes ?? ['mcp:read', 'mcp:write'] }),
           bearer_methods_supported: ['header'],

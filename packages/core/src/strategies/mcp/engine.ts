@@ -49,7 +49,7 @@ export function mcpEngine(
 ): StrategyEngine {
   const strategy = provider.strategy;
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const resource = strategy.serverUrl;
+  const serverUrl = strategy.serverUrl;
   const http = (signal?: AbortSignal): DiscoveryHttp => ({
     fetch: fetchImpl,
     allowHttpLoopback: strategy.allowHttpLoopback,
@@ -57,9 +57,9 @@ export function mcpEngine(
   });
 
   const discover = async (signal: AbortSignal): Promise<McpDiscovery> => {
-    const challenge = await probeServer(resource, http(signal));
+    const challenge = await probeServer(serverUrl, http(signal));
     const resourceMetadata = await discoverProtectedResource(
-      resource,
+      serverUrl,
       challenge?.resourceMetadata,
       http(signal),
     );
@@ -87,11 +87,11 @@ export function mcpEngine(
       }
     } else {
       // A 2025-03-26 server: its origin is the authorization server.
-      const origin = new URL(resource).origin;
+      const origin = new URL(serverUrl).origin;
       as = await discoverLegacyAuthorizationServer(origin, http(signal));
     }
     const published = as !== undefined;
-    const server = as ?? fallbackAuthorizationServer(new URL(resource).origin);
+    const server = as ?? fallbackAuthorizationServer(new URL(serverUrl).origin);
     options.emit({ type: 'discovery_completed', issuer: server.issuer });
     return {
       ...(challenge ? { challenge } : {}),
@@ -101,10 +101,15 @@ export function mcpEngine(
     };
   };
 
+  // `resource` (RFC 8707): the protected resource metadata's value exactly as published,
+  // else the canonical server URL; the same in the authorization, token and refresh requests.
+  const resourceOf = (found: McpDiscovery): string => found.resourceMetadata?.resource ?? serverUrl;
+
   const contextFor = (
     as: oauth.AuthorizationServer,
     client: ResolvedClient | ClientLike,
     scopes: readonly string[],
+    resource: string,
   ) =>
     createOAuthContext(
       provider,
@@ -123,6 +128,7 @@ export function mcpEngine(
   const loginState = (
     client: ClientLike & { method?: ResolvedClient['method'] },
     as: oauth.AuthorizationServer,
+    resource: string,
   ): McpLoginState => ({
     kind: 'mcp',
     issuer: as.issuer,
@@ -197,7 +203,7 @@ export function mcpEngine(
         token_endpoint: endpoints.token,
         ...(endpoints.revocation ? { revocation_endpoint: endpoints.revocation } : {}),
       };
-      return contextFor(kept, await clientOf(state), current.scopes);
+      return contextFor(kept, await clientOf(state), current.scopes, state.resource);
     }
     const origin = new URL(issuer).origin;
     const discovered =
@@ -215,7 +221,7 @@ export function mcpEngine(
       );
     }
     const as = discovered ?? fallbackAuthorizationServer(origin);
-    return contextFor(as, await clientOf(state), current.scopes);
+    return contextFor(as, await clientOf(state), current.scopes, state.resource);
   };
 
   return {
@@ -230,15 +236,17 @@ export function mcpEngine(
         };
         // No refresh token comes with a client credentials grant (RFC 6749 §4.4.3).
         const scopes = scopesFor(request.scopes, found, { offlineAccess: false });
-        const context = contextFor(found.as, client, scopes);
+        const resource = resourceOf(found);
+        const context = contextFor(found.as, client, scopes, resource);
         const token = await machineGrant(strategy, context, scopes, request.signal);
         return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
           scopes,
-          engine: loginState(client, found.as),
+          engine: loginState(client, found.as, resource),
         });
       }
       if (found.published) requirePkce(found.as);
       const scopes = scopesFor(request.scopes, found);
+      const resource = resourceOf(found);
       let resolved: ResolvedClient | undefined;
       const { interaction } = request;
       const flow: FlowContext = {
@@ -254,7 +262,7 @@ export function mcpEngine(
             emit: (method) =>
               options.emit({ type: 'client_registered', issuer: found.as.issuer, method }),
           });
-          return contextFor(found.as, resolved, scopes);
+          return contextFor(found.as, resolved, scopes, resource);
         },
         scopes,
         params: { resource },
@@ -266,7 +274,7 @@ export function mcpEngine(
       const client = resolved as ResolvedClient;
       return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
         scopes,
-        engine: loginState(client, found.as),
+        engine: loginState(client, found.as, resource),
       });
     },
     async refresh(current, signal) {
