@@ -3,7 +3,7 @@ import type { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LatchkeyError } from '../errors.js';
-import { type ClientSdk, loadClientSdk } from './sdk.js';
+import { loadClient, loadHttp, loadSse, loadStdio } from './sdk.js';
 import type { StdioLaunch } from './spawn-description.js';
 import { type Masker, splitStderr } from './stderr-masking.js';
 
@@ -115,7 +115,10 @@ export async function connectStdio(
   options: ConnectOptions & { launch: StdioLaunch; onStderrLine(line: string): void },
 ): Promise<Connection> {
   const { client, launch, label, masker } = options;
-  const { StdioClientTransport, McpError, ErrorCode } = await loadClientSdk();
+  const [{ StdioClientTransport }, { McpError, ErrorCode }] = await Promise.all([
+    loadStdio(),
+    loadClient(),
+  ]);
   const transport = new StdioClientTransport({
     command: launch.command,
     args: launch.args,
@@ -211,9 +214,12 @@ export async function connectStdio(
 }
 
 /** Whether a failed Streamable HTTP connect means the server speaks the older HTTP+SSE transport. */
-function oldTransport(sdk: ClientSdk, error: unknown): boolean {
+function oldTransport(
+  StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError,
+  error: unknown,
+): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof sdk.StreamableHTTPError && (code === 400 || code === 404 || code === 405);
+  return error instanceof StreamableHTTPError && (code === 400 || code === 404 || code === 405);
 }
 
 /**
@@ -227,8 +233,7 @@ export async function connectHttp(
   options: ConnectOptions & { url: string; fetch: typeof fetch },
 ): Promise<Connection> {
   const { client, label, masker } = options;
-  const sdk = await loadClientSdk();
-  const { StreamableHTTPClientTransport, SSEClientTransport } = sdk;
+  const { StreamableHTTPClientTransport, StreamableHTTPError } = await loadHttp();
   const url = new URL(options.url);
   let transport: StreamableHTTPClientTransport | SSEClientTransport =
     new StreamableHTTPClientTransport(url, {
@@ -255,7 +260,8 @@ export async function connectHttp(
     try {
       await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
     } catch (error) {
-      if (!oldTransport(sdk, error) || options.signal.aborted) throw error;
+      if (!oldTransport(StreamableHTTPError, error) || options.signal.aborted) throw error;
+      const { SSEClientTransport } = await loadSse();
       state.release();
       transport = new SSEClientTransport(url, { fetch: options.fetch });
       state = track(options, transport);

@@ -16,7 +16,7 @@ import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir } from './launch-dir.js';
 import { refreshSchedule } from './refresh-schedule.js';
 import { checkRequirements } from './requirements.js';
-import { loadClientSdk } from './sdk.js';
+import { loadClient } from './sdk.js';
 import { prepareStdio } from './spawn-description.js';
 import { createMasker } from './stderr-masking.js';
 import { supervisedClient } from './supervised-client.js';
@@ -149,7 +149,7 @@ export async function launchServer(
   const emit = events.emit;
   const transport = spec.transport;
   const masker = createMasker();
-  const { Client } = await loadClientSdk();
+  const { Client } = await loadClient();
   const client = new Client(
     options.clientInfo ?? { name: 'latchkey', version: '0.0.0' },
     options.clientOptions,

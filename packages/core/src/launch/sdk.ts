@@ -1,40 +1,47 @@
 /**
- * The MCP SDK's client modules, loaded on the first launch rather than when the
- * package is imported: hosts that only sign in never pay for them. Internal.
+ * The MCP SDK's client modules, each loaded on first use rather than when the package
+ * is imported: hosts that only sign in never pay for them, and a launch loads only the
+ * transport it uses (no stdio modules for a remote server, no SSE ones unless a server
+ * answers with the older transport). Internal.
  */
-export interface ClientSdk {
-  readonly Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
-  readonly StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
-  readonly getDefaultEnvironment: typeof import('@modelcontextprotocol/sdk/client/stdio.js').getDefaultEnvironment;
-  readonly StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
-  readonly StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError;
-  readonly SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport;
-  readonly McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError;
-  readonly ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode;
+type ClientModule = typeof import('@modelcontextprotocol/sdk/client/index.js');
+type TypesModule = typeof import('@modelcontextprotocol/sdk/types.js');
+type StdioModule = typeof import('@modelcontextprotocol/sdk/client/stdio.js');
+type HttpModule = typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+type SseModule = typeof import('@modelcontextprotocol/sdk/client/sse.js');
+
+/** Loads a module once; a failed load is tried again next time. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load();
+    loading.catch(() => {
+      loading = undefined;
+    });
+    return loading;
+  };
 }
 
-let loading: Promise<ClientSdk> | undefined;
-
-/** Loads the SDK's client modules once. */
-export function loadClientSdk(): Promise<ClientSdk> {
-  loading ??= Promise.all([
+/** The `Client` class and the SDK's error types. */
+export const loadClient = once(async () => {
+  const [client, types]: [ClientModule, TypesModule] = await Promise.all([
     import('@modelcontextprotocol/sdk/client/index.js'),
-    import('@modelcontextprotocol/sdk/client/stdio.js'),
-    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
-    import('@modelcontextprotocol/sdk/client/sse.js'),
     import('@modelcontextprotocol/sdk/types.js'),
-  ]).then(([client, stdio, http, sse, types]) => ({
-    Client: client.Client,
-    StdioClientTransport: stdio.StdioClientTransport,
-    getDefaultEnvironment: stdio.getDefaultEnvironment,
-    StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
-    StreamableHTTPError: http.StreamableHTTPError,
-    SSEClientTransport: sse.SSEClientTransport,
-    McpError: types.McpError,
-    ErrorCode: types.ErrorCode,
-  }));
-  loading.catch(() => {
-    loading = undefined;
-  });
-  return loading;
-}
+  ]);
+  return { Client: client.Client, McpError: types.McpError, ErrorCode: types.ErrorCode };
+});
+
+/** The stdio transport and the SDK's safe default environment. */
+export const loadStdio = once(
+  (): Promise<StdioModule> => import('@modelcontextprotocol/sdk/client/stdio.js'),
+);
+
+/** The Streamable HTTP transport. */
+export const loadHttp = once(
+  (): Promise<HttpModule> => import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+);
+
+/** The older HTTP+SSE transport. */
+export const loadSse = once(
+  (): Promise<SseModule> => import('@modelcontextprotocol/sdk/client/sse.js'),
+);

@@ -9,7 +9,7 @@ import { onHostExit } from './exit-cleanup.js';
 import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir, usingDir } from './launch-dir.js';
 import { checkRequirements } from './requirements.js';
-import { loadClientSdk } from './sdk.js';
+import { loadStdio } from './sdk.js';
 import { createMasker } from './stderr-masking.js';
 import type { McpServerSpec, ProviderClient, RefreshPolicy, StdioTransportSpec } from './types.js';
 
@@ -96,7 +96,7 @@ export async function prepareStdio(
     credentials,
     injectContext(spec.id, dir.path, host.client),
   );
-  const { getDefaultEnvironment } = await loadClientSdk();
+  const { getDefaultEnvironment } = await loadStdio();
   await dir.write(injection.files);
   const cwd = host.cwd ?? transport.cwd;
   return {
