@@ -1,10 +1,13 @@
 // Benchmark 7: connecting to a remote MCP server behind OAuth, each connect in a new process,
 // against one local authorization server and MCP server pair: cold (discovery, registration,
 // sign-in, initialize, tools/list), warm (stored tokens: no request to the authorization
-// server), and after the access token expired (one refresh). Latchkey (authenticate +
-// launchServer) against the MCP SDK's own auth() flow (an OAuthClientProvider kept in a JSON
-// file, finishAuth() and a second connect), alternated; wall time from the first call to the
-// tools/list answer (process start and imports left out) and the requests each server saw.
+// server), and after the access token expired (one refresh). Latchkey (the built core:
+// authenticate + launchServer) against the MCP SDK's own auth() flow (an OAuthClientProvider
+// kept in a JSON file, finishAuth() and a second connect). Each side runs in a plain node
+// process that loads only what it would load in a host (no SDK preloaded for Latchkey, no
+// TypeScript loader), alternated pair by pair. Two figures per connect: the whole process
+// (spawn to exit, as a host that starts a connect pays it) and in process (from the first
+// call to the tools/list answer); per-pair ratios, and the requests each server saw.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,17 +21,19 @@ import {
   startMcpServer,
   type TestMcpServer,
 } from '@latchkey/testkit';
-import { type ChildReport, connectOnce } from './mcp-connect-child.js';
 import { goal, median, ms, ratio } from './stats.js';
 
-const RUNS = 5;
+const RUNS = 15;
 // Long enough for the warm connect (a new process right after the sign-in) to find the token
 // fresh (Latchkey refreshes once half of the lifetime is gone), short enough to wait out.
 const TTL_SECONDS = 10;
 const CHILD_TIMEOUT_MS = 30_000;
 // How many runs later the connects after expiry of a run come, instead of all waiting.
-const LAG = 2;
-const child = fileURLToPath(new URL('./mcp-connect-child.ts', import.meta.url));
+const LAG = 5;
+const CHILDREN: Record<Impl, string> = {
+  latchkey: fileURLToPath(new URL('./mcp-connect-latchkey.mjs', import.meta.url)),
+  sdk: fileURLToPath(new URL('./mcp-connect-sdk.mjs', import.meta.url)),
+};
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 type Impl = 'latchkey' | 'sdk';
@@ -41,15 +46,26 @@ const LABELS: Record<Scenario, string> = {
   expired: 'connect after expiry (new process, expired access token)',
 };
 
+/** What a child prints. */
+interface ChildReport {
+  /** In process: from the first call to the tools/list answer. */
+  ms: number;
+  tools: number;
+  expiresAt: number | undefined;
+}
+
 interface Measured {
   report: ChildReport;
+  /** The whole process: spawn to exit. */
+  processMs: number;
   as: AuthServerRequest[];
   mcp: McpServerRequest[];
 }
 
-function runChild(args: string[]): Promise<ChildReport> {
+function runChild(impl: Impl, args: string[]): Promise<{ report: ChildReport; processMs: number }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+    const started = performance.now();
+    const proc = spawn(process.execPath, [CHILDREN[impl], ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -65,10 +81,10 @@ function runChild(args: string[]): Promise<ChildReport> {
     proc.on('error', reject);
     proc.on('close', (code) => {
       clearTimeout(timer);
+      const processMs = performance.now() - started;
       const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0)
-        reject(new Error(`${args[0]} ${args[1]}: exited with ${code}: ${last} ${err}`));
-      else resolve(JSON.parse(last) as ChildReport);
+      if (code !== 0) reject(new Error(`${impl} ${args[0]}: exited with ${code}: ${last} ${err}`));
+      else resolve({ report: JSON.parse(last) as ChildReport, processMs });
     });
   });
 }
@@ -83,11 +99,16 @@ async function measure(
 ): Promise<Measured> {
   as.clearRequests();
   mcp.clearRequests();
-  const report = await runChild([impl, scenario, mcp.url, store]);
+  const { report, processMs } = await runChild(impl, [scenario, mcp.url, store]);
   if (report.tools < 1) throw new Error(`${impl} ${scenario}: no tools listed`);
   if (report.expiresAt === undefined) throw new Error(`${impl} ${scenario}: no token expiry`);
   // The MCP server's own fetches of the signing keys are not the client's doing.
-  return { report, as: as.requests().filter((r) => !r.fromResourceServer), mcp: mcp.requests() };
+  return {
+    report,
+    processMs,
+    as: as.requests().filter((r) => !r.fromResourceServer),
+    mcp: mcp.requests(),
+  };
 }
 
 /** "5", or "5-6" when the runs differ. */
@@ -124,8 +145,8 @@ export async function mcpConnect(): Promise<void> {
     sdk: { cold: [], warm: [], expired: [] },
   };
   try {
-    // Untimed, in this process: the servers' first sign-ins and the MCP server's key fetch.
-    for (const impl of IMPLS) await connectOnce(impl, 'cold', mcp.url, storeOf(impl, 0));
+    // Untimed: the servers' first sign-ins and the MCP server's key fetch.
+    for (const impl of IMPLS) await measure(as, mcp, impl, 'cold', storeOf(impl, 0));
 
     // Run r's connects after expiry come two runs later, once its tokens have run out.
     const order = (run: number): readonly Impl[] => (run % 2 === 1 ? IMPLS : [...IMPLS].reverse());
@@ -152,15 +173,24 @@ export async function mcpConnect(): Promise<void> {
       }
     }
 
+    const spread = (values: number[]) =>
+      `${ms(median(values))} (${ms(Math.min(...values))}-${ms(Math.max(...values))})`;
+    const ratios = (scenario: Scenario, figure: (m: Measured) => number, limit: number) => {
+      const pairs = results.latchkey[scenario].map(
+        (m, i) => figure(m) / figure(results.sdk[scenario][i] as Measured),
+      );
+      const mid = median(pairs);
+      return `${ratio(mid)} (${ratio(Math.min(...pairs))}-${ratio(Math.max(...pairs))}) ${goal(`<= ${limit}`, mid <= limit)}`;
+    };
     for (const scenario of SCENARIOS) {
       const line = (impl: Impl) => {
         const runs = results[impl][scenario];
-        return `${impl} median ${ms(median(runs.map((m) => m.report.ms)))}, AS ${counts(runs.map((m) => m.as.length))} requests, MCP ${counts(runs.map((m) => m.mcp.length))} requests`;
+        return `${impl} process ${spread(runs.map((m) => m.processMs))}, in process ${spread(runs.map((m) => m.report.ms))}, AS ${counts(runs.map((m) => m.as.length))} requests, MCP ${counts(runs.map((m) => m.mcp.length))} requests`;
       };
-      const latchkey = median(results.latchkey[scenario].map((m) => m.report.ms));
-      const sdk = median(results.sdk[scenario].map((m) => m.report.ms));
+      console.log(`${LABELS[scenario]}, ${results.latchkey[scenario].length} pairs:`);
+      for (const impl of IMPLS) console.log(`  ${line(impl)}`);
       console.log(
-        `${LABELS[scenario]}: ${line('latchkey')} | ${line('sdk')}; latchkey / sdk ${ratio(latchkey / sdk)}`,
+        `  latchkey / sdk, median of per-pair ratios (min-max): whole process ${ratios(scenario, (m) => m.processMs, 1.0)}, in process ${ratios(scenario, (m) => m.report.ms, 1.2)}`,
       );
       for (const impl of IMPLS) {
         const first = results[impl][scenario][0] as Measured;
