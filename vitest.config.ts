@@ -11,6 +11,12 @@ export default defineConfig({
       '@latchkey/core/testing': fileURLToPath(
         new URL('./packages/core/src/testing.ts', import.meta.url),
       ),
+      '@latchkey/core/sdk-v1': fileURLToPath(
+        new URL('./packages/core/src/sdk-v1.ts', import.meta.url),
+      ),
+      '@latchkey/core/sdk-v2': fileURLToPath(
+        new URL('./packages/core/src/sdk-v2.ts', import.meta.url),
+      ),
       '@latchkey/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
       '@latchkey/browser-extract': fileURLToPath(
         new URL('./packages/browser-extract/src/index.ts', import.meta.url),

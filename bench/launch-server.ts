@@ -13,13 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import {
-  type Credentials,
-  defineServer,
-  launchServer,
-  Secret,
-  spawnDescription,
-} from '@latchkey/core';
+import { type Credentials, defineServer, Secret, spawnDescription } from '@latchkey/core';
+import { launchServer } from '@latchkey/core/sdk-v1';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { goal, int, median, ms, ratio } from './stats.js';

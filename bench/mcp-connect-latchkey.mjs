@@ -1,6 +1,6 @@
 // Benchmark 7, Latchkey's side: one connect in a process that loads the built
-// @latchkey/core and nothing else (core loads the MCP SDK's client modules itself, on the
-// first launch, as it does in a host). Arguments: cold|warm|expired mcpUrl storeDirectory.
+// @latchkey/core and @latchkey/core/sdk-v1 and nothing else (core loads the MCP SDK's
+// client modules itself, on the first launch, as it does in a host). Arguments: cold|warm|expired mcpUrl storeDirectory.
 // Prints one JSON line: `ms` from the first call (store reads included) to the tools/list
 // answer, the number of tools, and when the token held at the end expires.
 import { report, settle, unattendedUser } from './mcp-connect-user.mjs';
@@ -8,7 +8,10 @@ import { report, settle, unattendedUser } from './mcp-connect-user.mjs';
 const [scenario, mcpUrl, storePath] = process.argv.slice(2);
 
 await report(async () => {
-  const core = await import(new URL('../packages/core/dist/index.js', import.meta.url).href);
+  const [core, { launchServer }] = await Promise.all([
+    import(new URL('../packages/core/dist/index.js', import.meta.url).href),
+    import(new URL('../packages/core/dist/sdk-v1.js', import.meta.url).href),
+  ]);
   let outcome;
   const t0 = performance.now();
   const session = await core.authenticate(
@@ -23,7 +26,7 @@ await report(async () => {
       },
     },
   );
-  const server = await core.launchServer(core.remoteServer(mcpUrl), session, {
+  const server = await launchServer(core.remoteServer(mcpUrl), session, {
     clientInfo: { name: 'bench', version: '1.0.0' },
   });
   const { tools } = await server.client.listTools();

@@ -6,11 +6,11 @@ import { createPrivateKey } from 'node:crypto';
 import {
   authenticate,
   isLatchkeyError,
-  launchServer,
   mcpAuthProvider,
   memoryStore,
   remoteServer,
 } from '@latchkey/core';
+import { launchServer } from '@latchkey/core/sdk-v1';
 
 const serverUrl = process.argv.at(-1);
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';

@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', oauth: 'src/oauth.ts', testing: 'src/testing.ts' },
+  entry: {
+    index: 'src/index.ts',
+    oauth: 'src/oauth.ts',
+    testing: 'src/testing.ts',
+    'sdk-v1': 'src/sdk-v1.ts',
+    'sdk-v2': 'src/sdk-v2.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -4,14 +4,8 @@
 //
 // Create the OAuth client ("Desktop app") first: docs/guides/provider-google.md. The
 // login is stored in your user config directory, so the browser opens only the first time.
-import {
-  authenticate,
-  fileStore,
-  isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
-  type ServerEvent,
-} from '@latchkey/core';
+import { authenticate, fileStore, isLatchkeyError, type ServerEvent } from '@latchkey/core';
+import { type LaunchedServer, launchServer } from '@latchkey/core/sdk-v1';
 import { googleProvider } from '@latchkey/provider-google';
 import { isServerName, SERVERS } from './servers.js';
 

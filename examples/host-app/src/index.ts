@@ -8,12 +8,11 @@ import {
   authenticate,
   defineProvider,
   isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
   memoryStore,
   type ServerEvent,
   spawnDescription,
 } from '@latchkey/core';
+import { type LaunchedServer, launchServer } from '@latchkey/core/sdk-v1';
 import { completeAuthorization, startAuthServer } from '@latchkey/testkit';
 import { DRIVE_READONLY, everythingServer, gdriveServer } from './recipes.js';
 

@@ -18,11 +18,10 @@ import {
   defineServer,
   fileStore,
   type LatchkeyEvent,
-  type LaunchedServer,
-  launchServer,
   openSystemBrowser,
   type ServerEvent,
 } from '@latchkey/core';
+import { type LaunchedServer, launchServer } from '@latchkey/core/sdk-v1';
 import { completeAuthorization, startAuthServer } from '@latchkey/testkit';
 
 const hasDisplay =

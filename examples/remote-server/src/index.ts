@@ -11,10 +11,10 @@ import {
   authenticate,
   fileStore,
   isLatchkeyError,
-  launchServer,
   mcpAuthProvider,
   remoteServer,
 } from '@latchkey/core';
+import { launchServer } from '@latchkey/core/sdk-v1';
 
 const serverUrl = process.argv[2];
 if (!serverUrl) {

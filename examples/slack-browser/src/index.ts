@@ -12,9 +12,9 @@ import {
   authenticate,
   isLatchkeyError,
   type LatchkeyEvent,
-  launchServer,
   spawnDescription,
 } from '@latchkey/core';
+import { launchServer } from '@latchkey/core/sdk-v1';
 import { slackBrowserProvider, slackMcpServer } from '@latchkey/provider-slack';
 import { missingForSignIn } from './preflight.js';
 

@@ -6,7 +6,8 @@
 // Register http://127.0.0.1:53682/slack/callback as a redirect URL of the app first
 // (docs/guides/provider-slack.md has a manifest). Without the app's id and secret it
 // says what is missing and exits with status 2.
-import { authenticate, isLatchkeyError, launchServer, spawnDescription } from '@latchkey/core';
+import { authenticate, isLatchkeyError, spawnDescription } from '@latchkey/core';
+import { launchServer } from '@latchkey/core/sdk-v1';
 import { SLACK_SERVER_BOT_SCOPES, slackProvider, slackServer } from '@latchkey/provider-slack';
 
 const clientId = process.env.SLACK_CLIENT_ID;

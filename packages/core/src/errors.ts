@@ -35,6 +35,8 @@ export const LATCHKEY_ERROR_CODES = {
   SERVER_SPAWN_FAILED: 'An MCP server process could not be started; the message names the command.',
   SERVER_EXITED:
     'An MCP server exited unexpectedly; the message carries its last stderr lines, masked.',
+  SDK_NOT_INSTALLED:
+    'The MCP SDK package that the chosen `launchServer()` entry binds to is not installed in the app.',
   SERVER_RESTARTED:
     'A request was in flight while the server restarted with new credentials; send it again.',
   MISSING_CREDENTIAL: 'The credentials lack a value an MCP server recipe needs.',

@@ -1,7 +1,9 @@
 /**
- * The orchestrators (`authenticate()`, `launchServer()`) and what a host or a provider
- * author needs. The step-by-step protocol pieces are in `@latchkey/core/oauth`, the store
- * contract suite in `@latchkey/core/testing`.
+ * Signing in (`authenticate()`, sessions, stores), server recipes, and what a host or a
+ * provider author needs. `launchServer()` is in the entry for the host's MCP SDK:
+ * `@latchkey/core/sdk-v1` (`@modelcontextprotocol/sdk`) or `@latchkey/core/sdk-v2`
+ * (`@modelcontextprotocol/client`). The step-by-step protocol pieces are in
+ * `@latchkey/core/oauth`, the store contract suite in `@latchkey/core/testing`.
  *
  * @module @latchkey/core
  */
@@ -27,11 +29,7 @@ export { type AuthorizedFetchOptions, authorizedFetch } from './launch/authorize
 export { type CredentialFetchOptions, credentialFetch } from './launch/credential-fetch.js';
 export { defineServer } from './launch/define-server.js';
 export type { ServerEvent } from './launch/events.js';
-export {
-  type LaunchedServer,
-  type LaunchServerOptions,
-  launchServer,
-} from './launch/launch-server.js';
+export type { LaunchHandle, LaunchOptions } from './launch/launch-server.js';
 export { type RemoteServerOptions, remoteServer } from './launch/remote-server.js';
 export {
   type ServerCommandOptions,

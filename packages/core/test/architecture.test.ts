@@ -85,4 +85,23 @@ describe('core architecture', () => {
     expect(importsOf('store/').filter(([, t]) => !allowed(t))).toEqual([]);
     expect(importsOf('util/').filter(([, t]) => !allowed(t))).toEqual([]);
   });
+
+  it('imports each MCP SDK line in its own two files only', () => {
+    const sdkImports = sourceFiles(src).flatMap((file) => {
+      const text = readFileSync(file, 'utf8');
+      return [...text.matchAll(/(?:from|import\()\s*'(@modelcontextprotocol\/[^/']+)/g)].map(
+        (m) => `${relative(src, file)} -> ${m[1]}`,
+      );
+    });
+    const files = (pkg: string) =>
+      [...new Set(sdkImports.filter((i) => i.endsWith(pkg)).map((i) => i.split(' ')[0]))].sort();
+    expect(files('@modelcontextprotocol/sdk')).toEqual(['launch/mcp-sdk-v1.ts', 'sdk-v1.ts']);
+    expect(files('@modelcontextprotocol/client')).toEqual(['launch/mcp-sdk-v2.ts', 'sdk-v2.ts']);
+    expect(
+      sdkImports.filter(
+        (i) =>
+          !i.endsWith('@modelcontextprotocol/sdk') && !i.endsWith('@modelcontextprotocol/client'),
+      ),
+    ).toEqual([]);
+  });
 });

@@ -6,13 +6,13 @@ import {
   authenticate,
   defineServer,
   isLatchkeyError,
-  launchServer,
   type McpServerSpec,
   memoryStore,
   Secret,
   type ServerDefinition,
   type Session,
 } from '../src/index.js';
+import { launchServer } from '../src/sdk-v1.js';
 import { options, testProvider, unattendedUser } from './helpers.js';
 import {
   canaryToken,

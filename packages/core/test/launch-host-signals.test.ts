@@ -5,8 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchServer } from '../src/index.js';
 import { isAlive } from '../src/launch/launch-dir.js';
+import { launchServer } from '../src/sdk-v1.js';
 import {
   canaryToken,
   childPids,

@@ -6,11 +6,10 @@ import {
   authenticate,
   credentialFetch,
   isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
   memoryStore,
   type Session,
 } from '../src/index.js';
+import { type LaunchedServer, launchServer } from '../src/sdk-v1.js';
 import {
   type CredentialHttpServer,
   startCredentialHttpServer,

@@ -7,12 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticate,
   defineServer,
-  type LaunchedServer,
-  launchServer,
   type McpServerSpec,
   memoryStore,
   Secret,
 } from '../src/index.js';
+import { type LaunchedServer, launchServer } from '../src/sdk-v1.js';
 import { options, testProvider, unattendedUser } from './helpers.js';
 import {
   canaryToken,

@@ -3,14 +3,8 @@
 import { statSync } from 'node:fs';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  authenticate,
-  isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
-  memoryStore,
-  type ServerEvent,
-} from '../src/index.js';
+import { authenticate, isLatchkeyError, memoryStore, type ServerEvent } from '../src/index.js';
+import { type LaunchedServer, launchServer } from '../src/sdk-v1.js';
 import { sha256 } from './fixtures/credential-server.js';
 import { options, testProvider, unattendedUser } from './helpers.js';
 import {

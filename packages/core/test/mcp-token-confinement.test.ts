@@ -5,11 +5,11 @@ import { credentialKey, credentialsToRecord, mcpAccountName } from '../src/crede
 import {
   authenticate,
   isLatchkeyError,
-  launchServer,
   mcpAuthProvider,
   memoryStore,
   remoteServer,
 } from '../src/index.js';
+import { launchServer } from '../src/sdk-v1.js';
 import { Secret } from '../src/secret.js';
 
 const servers: Server[] = [];

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as main from '../src/index.js';
 import * as oauth from '../src/oauth.js';
+import * as sdkV1 from '../src/sdk-v1.js';
+import * as sdkV2 from '../src/sdk-v2.js';
 import * as testing from '../src/testing.js';
 
 const BUILDING_BLOCKS = [
@@ -40,7 +42,6 @@ describe('public surface', () => {
         'extractWith',
         'fileStore',
         'isLatchkeyError',
-        'launchServer',
         'localStorageJsonRule',
         'localStorageRule',
         'mcpAuthProvider',
@@ -57,6 +58,13 @@ describe('public surface', () => {
   it('has the step-by-step building blocks on @latchkey/core/oauth only', () => {
     expect(Object.keys(oauth).sort()).toEqual([...BUILDING_BLOCKS].sort());
     for (const name of BUILDING_BLOCKS) expect(main).not.toHaveProperty(name);
+  });
+
+  it('has launchServer() on the entry for each MCP SDK line only', () => {
+    expect(Object.keys(sdkV1)).toEqual(['launchServer']);
+    expect(Object.keys(sdkV2)).toEqual(['launchServer']);
+    expect(sdkV1.launchServer).not.toBe(sdkV2.launchServer);
+    expect(main).not.toHaveProperty('launchServer');
   });
 
   it('has the store contract suite on @latchkey/core/testing only', () => {

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Credentials, launchServer, remoteServer, Secret } from '../src/index.js';
+import { type Credentials, remoteServer, Secret } from '../src/index.js';
+import { launchServer as launchV1 } from '../src/sdk-v1.js';
+import { launchServer as launchV2 } from '../src/sdk-v2.js';
 
 let server: Server | undefined;
 
@@ -47,7 +49,10 @@ async function oldSseServer(seen: string[]): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/sse`;
 }
 
-describe('remote servers', () => {
+describe.each([
+  ['v1', launchV1],
+  ['v2', launchV2],
+] as const)('remote servers, on the %s SDK', (_line, launchServer) => {
   it('fall back to the HTTP+SSE transport when the server answers the first POST with 405', async () => {
     const seen: string[] = [];
     const url = await oldSseServer(seen);

@@ -13,14 +13,13 @@ import { promisify } from 'node:util';
 import {
   authenticate,
   isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
   type McpServerSpec,
   memoryStore,
   type ServerEvent,
   type Session,
   spawnDescription,
 } from '@latchkey/core';
+import { type LaunchedServer, launchServer } from '@latchkey/core/sdk-v1';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -11,13 +11,12 @@ import {
   authenticate,
   type Credentials,
   isLatchkeyError,
-  type LaunchedServer,
-  launchServer,
   type McpServerSpec,
   memoryStore,
   Secret,
   type ServerEvent,
 } from '@latchkey/core';
+import { type LaunchedServer, launchServer } from '@latchkey/core/sdk-v1';
 import { leftoverProcesses } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { readBodyText } from './http-body.js';
 import { type PublicJwk, verifyEs256Jwt } from './jwt.js';
 import { LOOPBACK_HOST } from './loopback-redirects.js';
@@ -45,6 +47,13 @@ export interface McpServerOptions {
   protectedResourceMetadata?: ProtectedResourceMetadataOptions | false;
   /** Checks tokens instead of the default (an ES256 JWT from the current authorization server). */
   verifyAccessToken?: (token: string) => Promise<AuthInfo>;
+  /**
+   * Which MCP SDK serves the endpoint: `v1` (`@modelcontextprotocol/sdk`, protocol
+   * 2025-11-25 and older, stateless Streamable HTTP) or `v2` (`@modelcontextprotocol/server`'s
+   * `createMcpHandler`: protocol 2026-07-28, and the 2025 era for older clients). The
+   * authorization in front of it is the same. Default `v1`.
+   */
+  mcpSdk?: 'v1' | 'v2';
   /** Answers requests the fixture does not serve (a same-origin authorization server); true when handled. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
@@ -64,6 +73,8 @@ export interface McpServerRequest {
   readonly queryKeys: readonly string[];
   /** The JSON-RPC method, for MCP requests. */
   readonly rpcMethod?: string;
+  /** The `MCP-Protocol-Version` header, when one was sent. */
+  readonly protocolVersion?: string;
   /** The tool called, for `tools/call`. */
   readonly tool?: string;
   /** The response status (0 until it is known). */
@@ -282,6 +293,26 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
     return rewrite ? rewrite(value, status) : value;
   };
 
+  const v2Handler =
+    options.mcpSdk === 'v2'
+      ? toNodeHandler(
+          createMcpHandler(() => {
+            const mcp = new McpServerV2({ name: 'latchkey-testkit-mcp', version: '1.0.0' });
+            for (const name of ['read-thing', 'write-thing']) {
+              mcp.registerTool(name, { description: `The ${name} tool.` }, async (ctx) => ({
+                content: [
+                  {
+                    type: 'text',
+                    text: `${name} done for ${ctx.http?.authInfo?.clientId ?? 'nobody'}`,
+                  },
+                ],
+              }));
+            }
+            return mcp;
+          }),
+        )
+      : undefined;
+
   const mcpApp = (): McpServer => {
     const mcp = new McpServer({ name: 'latchkey-testkit-mcp', version: '1.0.0' });
     for (const name of ['read-thing', 'write-thing']) {
@@ -338,6 +369,11 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
       send(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
       return;
     }
+    if (v2Handler) {
+      // The bearer middleware above left the verified token on `req.auth`.
+      await v2Handler(req, res, body);
+      return;
+    }
     const mcp = mcpApp();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -359,6 +395,9 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
       method: req.method ?? 'GET',
       path: requestUrl.pathname,
       ...(bearer ? { token: tokenHash(bearer) } : {}),
+      ...(typeof req.headers['mcp-protocol-version'] === 'string'
+        ? { protocolVersion: req.headers['mcp-protocol-version'] }
+        : {}),
       tokenInQuery: requestUrl.searchParams.has('access_token'),
       queryKeys: [...requestUrl.searchParams.keys()],
       status: 0,

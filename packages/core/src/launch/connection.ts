@@ -1,9 +1,5 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LatchkeyError } from '../errors.js';
-import { loadClient, loadHttp, loadSse, loadStdio } from './sdk.js';
+import type { McpSdk, SdkClient, SdkHttpTransport, SdkTransport } from './mcp-sdk.js';
 import type { StdioLaunch } from './spawn-description.js';
 import { type Masker, splitStderr } from './stderr-masking.js';
 
@@ -23,7 +19,9 @@ export interface Connection {
 
 /** What both transports need. Internal. */
 export interface ConnectOptions {
-  client: Client;
+  /** The SDK line the host uses. */
+  sdk: McpSdk;
+  client: SdkClient;
   /** `"Name" (id)`, for messages. */
   label: string;
   masker: Masker;
@@ -84,7 +82,7 @@ export function exitedError(label: string, when: string, stderr: string[]): Latc
 }
 
 /** Creates the bookkeeping both transports share: the closed promise and the stop sequence. */
-function track(options: ConnectOptions, transport: Transport) {
+function track(options: ConnectOptions, transport: SdkTransport) {
   let isClosed = false;
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
@@ -110,15 +108,24 @@ function track(options: ConnectOptions, transport: Transport) {
   };
 }
 
+/** The spawn error behind a failed start, if the command could not be run at all. */
+function spawnFailure(error: unknown): { code?: unknown } | undefined {
+  // The v2 SDK may wrap it (its era probe spawns first); look one level down too.
+  for (const candidate of [error, (error as { cause?: unknown } | null)?.cause]) {
+    const syscall = (candidate as { syscall?: unknown } | null)?.syscall;
+    if (typeof syscall === 'string' && syscall.startsWith('spawn')) {
+      return candidate as { code?: unknown };
+    }
+  }
+  return undefined;
+}
+
 /** Spawns a stdio server with the SDK's transport and connects the client to it. */
 export async function connectStdio(
   options: ConnectOptions & { launch: StdioLaunch; onStderrLine(line: string): void },
 ): Promise<Connection> {
-  const { client, launch, label, masker } = options;
-  const [{ StdioClientTransport }, { McpError, ErrorCode }] = await Promise.all([
-    loadStdio(),
-    loadClient(),
-  ]);
+  const { client, launch, label, masker, sdk } = options;
+  const StdioClientTransport = await sdk.stdio();
   const transport = new StdioClientTransport({
     command: launch.command,
     args: launch.args,
@@ -175,8 +182,8 @@ export async function connectStdio(
   } catch (error) {
     await stop();
     if (options.signal.aborted) throw cancelled(options.signal, label);
-    const spawnError = error as { syscall?: unknown; code?: unknown };
-    if (typeof spawnError.syscall === 'string' && spawnError.syscall.startsWith('spawn')) {
+    const spawnError = spawnFailure(error);
+    if (spawnError) {
       const command = masker.mask(launch.command);
       throw new LatchkeyError(
         'SERVER_SPAWN_FAILED',
@@ -185,10 +192,11 @@ export async function connectStdio(
           : `Could not start the MCP server ${label} with the command "${command}" (${String(spawnError.code)}).`,
       );
     }
-    if (state.isClosed && !(error instanceof McpError && error.code === ErrorCode.RequestTimeout)) {
+    const timedOut = sdk.isTimeout(error);
+    if (state.isClosed && !timedOut) {
       throw exitedError(label, 'while starting, before it answered initialize', await stderrTail());
     }
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+    if (timedOut) {
       throw new LatchkeyError(
         'SERVER_SPAWN_FAILED',
         `The MCP server ${label} did not answer initialize within ${Math.round(options.startTimeoutMs / 1000)} s, so it was stopped.${stderrBlock(await stderrTail())}`,
@@ -213,15 +221,6 @@ export async function connectStdio(
   };
 }
 
-/** Whether a failed Streamable HTTP connect means the server speaks the older HTTP+SSE transport. */
-function oldTransport(
-  StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError,
-  error: unknown,
-): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof StreamableHTTPError && (code === 400 || code === 404 || code === 405);
-}
-
 /**
  * Connects the client to an HTTP server through a `fetch` that adds credentials:
  * Streamable HTTP, or the older HTTP+SSE transport when the server answers the first
@@ -232,20 +231,19 @@ function oldTransport(
 export async function connectHttp(
   options: ConnectOptions & { url: string; fetch: typeof fetch },
 ): Promise<Connection> {
-  const { client, label, masker } = options;
-  const { StreamableHTTPClientTransport, StreamableHTTPError } = await loadHttp();
+  const { client, label, masker, sdk } = options;
+  const StreamableHTTPClientTransport = await sdk.http();
   const url = new URL(options.url);
-  let transport: StreamableHTTPClientTransport | SSEClientTransport =
-    new StreamableHTTPClientTransport(url, {
-      fetch: options.fetch,
-    });
+  const streamable: SdkHttpTransport = new StreamableHTTPClientTransport(url, {
+    fetch: options.fetch,
+  });
+  let transport: SdkTransport = streamable;
   let state = track(options, transport);
   const stop = async () => {
     if (!state.isClosed) {
-      if (transport instanceof StreamableHTTPClientTransport) {
-        const session = transport;
+      if (transport === streamable) {
         await within(
-          session.terminateSession().catch(() => {}),
+          streamable.terminateSession().catch(() => {}),
           options.closeTimeoutMs,
         );
       }
@@ -260,8 +258,8 @@ export async function connectHttp(
     try {
       await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
     } catch (error) {
-      if (!oldTransport(StreamableHTTPError, error) || options.signal.aborted) throw error;
-      const { SSEClientTransport } = await loadSse();
+      if (!sdk.isOlderTransportAnswer(error) || options.signal.aborted) throw error;
+      const SSEClientTransport = await sdk.sse();
       state.release();
       transport = new SSEClientTransport(url, { fetch: options.fetch });
       state = track(options, transport);

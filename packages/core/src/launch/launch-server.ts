@@ -1,6 +1,4 @@
 import { inspect } from 'node:util';
-import type { Client, ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { Credentials } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import type { Secret } from '../secret.js';
@@ -14,17 +12,20 @@ import type { ServerEvent } from './events.js';
 import { onHostExit } from './exit-cleanup.js';
 import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir } from './launch-dir.js';
+import type { ClientInfo, McpSdk } from './mcp-sdk.js';
 import { refreshSchedule } from './refresh-schedule.js';
 import { checkRequirements } from './requirements.js';
-import { loadClient } from './sdk.js';
 import { prepareStdio } from './spawn-description.js';
 import { createMasker } from './stderr-masking.js';
 import { supervisedClient } from './supervised-client.js';
 import { type CrashRestartOptions, createSupervisor } from './supervisor.js';
 import type { McpServerSpec } from './types.js';
 
-/** Options of {@link launchServer}. */
-export interface LaunchServerOptions {
+/**
+ * The options of `launchServer()` that do not depend on the host's MCP SDK; each SDK
+ * entry's `LaunchServerOptions` adds that SDK's client options.
+ */
+export interface LaunchOptions {
   /**
    * Environment variables from the host, on top of the safe default environment
    * (`HOME`, `PATH`, `USER`...). The host's own environment is never passed whole;
@@ -56,24 +57,17 @@ export interface LaunchServerOptions {
   client?: { clientId: string; clientSecret?: string | Secret };
   /** The `fetch` for http servers; Latchkey adds the credential headers to it. */
   fetch?: typeof fetch;
-  /** How the client introduces itself in `initialize` (default `latchkey`). */
-  clientInfo?: Implementation;
-  /** The SDK `Client`'s options (capabilities such as sampling or roots). */
-  clientOptions?: ClientOptions;
   /** Where per-launch directories are made (default: `os.tmpdir()`). */
   tmpDir?: string;
 }
 
-/** A running MCP server, as {@link launchServer} returns it. */
-export interface LaunchedServer {
+/**
+ * A running MCP server, as `launchServer()` returns it, apart from its `client`: each SDK
+ * entry's `LaunchedServer` adds that SDK's own `Client`.
+ */
+export interface LaunchHandle {
   /** The recipe id. */
   readonly serverId: string;
-  /**
-   * The MCP SDK `Client`, connected. It stays valid across restarts: calls made during
-   * a restart wait for it, calls in flight reject with `SERVER_RESTARTED` (send them
-   * again). Its `close()` is the handle's.
-   */
-  readonly client: Client;
   /** The server's process id (stdio), while it runs. */
   readonly pid: number | undefined;
   /** The private directory with its credential files (stdio). */
@@ -106,27 +100,28 @@ const DEFAULT_CRASH_RESTARTS: Required<CrashRestartOptions> = {
   stableAfterMs: 60_000,
 };
 
-function crashLimits(option: LaunchServerOptions['restartOnCrash']): Required<CrashRestartOptions> {
+function crashLimits(option: LaunchOptions['restartOnCrash']): Required<CrashRestartOptions> {
   if (option === undefined || option === false)
     return { ...DEFAULT_CRASH_RESTARTS, maxRestarts: 0 };
   return option === true ? DEFAULT_CRASH_RESTARTS : { ...DEFAULT_CRASH_RESTARTS, ...option };
 }
 
+/** What every SDK entry's `launchServer()` is given. Internal. */
+export interface LaunchWithOptions extends LaunchOptions {
+  clientInfo?: ClientInfo;
+  clientOptions?: object;
+}
+
 /**
- * Starts an MCP server with credentials injected the way its recipe says, connects an
- * MCP SDK `Client` to it (stdio, or Streamable HTTP), and keeps the credentials fresh
- * under the recipe's refresh policy until `close()`. Checks the recipe's needs before
- * spawning anything (`MISSING_CREDENTIAL`, `INSUFFICIENT_SCOPE`); fails with
- * `SERVER_SPAWN_FAILED` or `SERVER_EXITED` when the server cannot start.
- *
- * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/lifecycle MCP lifecycle
- * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/transports MCP transports
+ * `launchServer()` for one SDK line: starts the server, connects that SDK's `Client` and
+ * supervises it. `C` is the SDK's `Client` type. Internal.
  */
-export async function launchServer(
+export async function launchWith<C extends object>(
+  sdk: McpSdk,
   spec: McpServerSpec,
   sessionOrCredentials: Session | Credentials,
-  options: LaunchServerOptions = {},
-): Promise<LaunchedServer> {
+  options: LaunchWithOptions = {},
+): Promise<LaunchHandle & { readonly client: C }> {
   if (typeof spec !== 'object' || spec === null || typeof spec.inject !== 'function') {
     throw new TypeError('launchServer() takes a recipe made by defineServer()');
   }
@@ -149,8 +144,7 @@ export async function launchServer(
   const emit = events.emit;
   const transport = spec.transport;
   const masker = createMasker();
-  const { Client } = await loadClient();
-  const client = new Client(
+  const client = await sdk.client(
     options.clientInfo ?? { name: 'latchkey', version: '0.0.0' },
     options.clientOptions,
   );
@@ -185,7 +179,16 @@ export async function launchServer(
     fresh: () => source.fresh(),
     async connect(credentials, generation, signal, onClose) {
       emit({ type: 'server_starting', serverId: spec.id, transport: transport.kind, generation });
-      const common = { client, label, masker, startTimeoutMs, closeTimeoutMs, signal, onClose };
+      const common = {
+        sdk,
+        client,
+        label,
+        masker,
+        startTimeoutMs,
+        closeTimeoutMs,
+        signal,
+        onClose,
+      };
       if (transport.kind === 'stdio') {
         const launch = await prepareStdio(spec, transport, credentials, dir as LaunchDir, {
           ...options,
@@ -294,7 +297,7 @@ export async function launchServer(
   const summary = () => ({ serverId: spec.id, pid: supervisor.pid, dir: dir?.path });
   const handle = {
     serverId: spec.id,
-    client: supervisedClient(client, supervisor),
+    client: supervisedClient(client as unknown as C, supervisor),
     get pid() {
       return supervisor.pid;
     },
@@ -315,5 +318,5 @@ export async function launchServer(
     toJSON: summary,
     [inspect.custom]: () => `LaunchedServer ${inspect(summary())}`,
   };
-  return handle satisfies LaunchedServer;
+  return handle satisfies LaunchHandle & { readonly client: C };
 }

@@ -5,11 +5,11 @@ import { LatchkeyError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import type { Session } from '../session.js';
 import { launchInput } from './credential-source.js';
+import { defaultEnvironment } from './default-environment.js';
 import { onHostExit } from './exit-cleanup.js';
 import { injectContext, resolveInjection } from './injection.js';
 import { createLaunchDir, type LaunchDir, usingDir } from './launch-dir.js';
 import { checkRequirements } from './requirements.js';
-import { loadStdio } from './sdk.js';
 import { createMasker } from './stderr-masking.js';
 import type { McpServerSpec, ProviderClient, RefreshPolicy, StdioTransportSpec } from './types.js';
 
@@ -96,14 +96,13 @@ export async function prepareStdio(
     credentials,
     injectContext(spec.id, dir.path, host.client),
   );
-  const { getDefaultEnvironment } = await loadStdio();
   await dir.write(injection.files);
   const cwd = host.cwd ?? transport.cwd;
   return {
     command: transport.command,
     args: [...(transport.args ?? []), ...injection.args],
     env: {
-      ...getDefaultEnvironment(),
+      ...defaultEnvironment(),
       ...transport.env,
       ...host.env,
       ...injection.env,

@@ -1,5 +1,3 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-
 /** What the client proxy asks the supervisor. Internal. */
 export interface ClientGate {
   /** Waits until a server is connected; resolves with its generation. Rejects once closed. */
@@ -14,11 +12,13 @@ export interface ClientGate {
 const SENDING = new Set([
   'callTool',
   'complete',
+  'discover',
   'getPrompt',
   'listPrompts',
   'listResourceTemplates',
   'listResources',
   'listTools',
+  'listen',
   'notification',
   'ping',
   'readResource',
@@ -37,7 +37,7 @@ const SENDING = new Set([
  * restarts, because the same `Client` is reconnected. `close()` closes the launch;
  * `connect()` is not available.
  */
-export function supervisedClient(client: Client, gate: ClientGate): Client {
+export function supervisedClient<C extends object>(client: C, gate: ClientGate): C {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(client, {
     get(target, property) {
