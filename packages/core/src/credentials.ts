@@ -32,6 +32,13 @@ export interface McpLoginState {
    * refresh or revocation (in any process) needs no discovery first.
    */
   readonly endpoints?: McpEndpoints;
+  /**
+   * Set when the MCP server moved to another authorization server (this issuer) and a
+   * login there took this one's place. The login is kept apart, so it can still be
+   * revoked at its own server with `logout()`, but it is never reused without being
+   * asked for by account, and nothing of it reaches the new server.
+   */
+  readonly movedTo?: string;
 }
 
 /** The endpoints of an MCP login's authorization server. */
@@ -169,7 +176,8 @@ function engineState(key: string, value: unknown, field: string): EngineState {
     MCP_AUTH_METHODS.includes(e.tokenEndpointAuthMethod) &&
     (e.clientIdentification === undefined ||
       (typeof e.clientIdentification === 'string' &&
-        IDENTIFICATIONS.includes(e.clientIdentification)))
+        IDENTIFICATIONS.includes(e.clientIdentification))) &&
+    (e.movedTo === undefined || typeof e.movedTo === 'string')
   ) {
     const endpoints = e.endpoints === undefined ? undefined : mcpEndpoints(key, e.endpoints, field);
     return Object.freeze({
@@ -187,6 +195,7 @@ function engineState(key: string, value: unknown, field: string): EngineState {
           }
         : {}),
       ...(endpoints ? { endpoints } : {}),
+      ...(typeof e.movedTo === 'string' ? { movedTo: e.movedTo } : {}),
     });
   }
   return corrupt(key, field);

@@ -64,7 +64,9 @@ export interface Session {
    * Signs in again for this session, asking for `scopes` on top of the ones already
    * requested (step-up), with the options `authenticate()` was given. Concurrent calls
    * share one sign-in. When the new login belongs to another account, the session
-   * moves to it and the old login is removed.
+   * moves to it and the old login is removed; an MCP login whose server moved to another
+   * authorization server is kept apart instead (`engine.movedTo`), never reused unless
+   * asked for by account, so it can still be revoked at its own server.
    */
   reauthenticate(options?: {
     scopes?: readonly string[];
@@ -111,6 +113,29 @@ function sameToken(a: Credentials, b: Credentials): boolean {
 /** Makes a {@link Session}. */
 export function createSession(init: SessionInit): Session {
   const { provider, store, refreshSkewMs } = init;
+
+  /**
+   * Puts the login under `oldKey` out of the way of `next`: an MCP login of another
+   * authorization server is marked as moved and kept; any other is deleted.
+   */
+  const setAside = async (oldKey: string, previous: Credentials, next: Credentials) => {
+    const before = previous.engine;
+    const after = next.engine;
+    if (before?.kind !== 'mcp' || after?.kind !== 'mcp' || before.issuer === after.issuer) {
+      await store.delete(oldKey);
+      return;
+    }
+    await store.lock(oldKey, async () => {
+      const record = await store.get(oldKey);
+      if (!record) return;
+      const stored = credentialsFromRecord(oldKey, record);
+      if (stored.engine?.kind !== 'mcp' || stored.engine.issuer !== before.issuer) return;
+      await store.set(
+        oldKey,
+        credentialsToRecord({ ...stored, engine: { ...stored.engine, movedTo: after.issuer } }),
+      );
+    });
+  };
   let key = init.key;
   // A token that lives shorter than twice the skew is refreshed at half its lifetime,
   // not on every call.
@@ -265,7 +290,7 @@ export function createSession(init: SessionInit): Session {
         .then(async (next) => {
           const nextKey = credentialKeyOf(next);
           if (nextKey !== key) {
-            await store.delete(key);
+            await setAside(key, current, next);
             key = nextKey;
           }
           loggedOut = false;

@@ -12,7 +12,9 @@ import type { AuthProvider } from './strategies/provider.js';
 
 /**
  * The stored login of a provider to reuse: the one of `account`, or the only one
- * stored; `ACCOUNT_AMBIGUOUS` when several are stored and none was named.
+ * stored; `ACCOUNT_AMBIGUOUS` when several are stored and none was named. An MCP login
+ * whose server has moved to another authorization server (`engine.movedTo`) is only
+ * found by its account.
  */
 export async function findStored(
   store: CredentialStore,
@@ -27,16 +29,31 @@ export async function findStored(
   const prefix = providerPrefix(provider.id);
   const keys = await store.list(prefix);
   if (keys.length === 0) return undefined;
-  if (keys.length > 1) {
-    const names = keys.map((k) => decodeURIComponent(k.slice(prefix.length)));
-    throw new LatchkeyError(
-      'ACCOUNT_AMBIGUOUS',
-      `Several ${provider.name} accounts are signed in (${names.join(', ')}). Pass the account option to choose one.`,
+  if (keys.length > 1 && provider.strategy.kind !== 'mcp') throw ambiguous(provider, prefix, keys);
+  const logins: Credentials[] = [];
+  for (const key of keys) {
+    const record = await store.get(key);
+    if (!record) continue;
+    const login = credentialsFromRecord(key, record);
+    if (login.engine?.kind === 'mcp' && login.engine.movedTo !== undefined) continue;
+    logins.push(login);
+  }
+  if (logins.length > 1) {
+    throw ambiguous(
+      provider,
+      prefix,
+      logins.map((l) => credentialKey(provider.id, l.account)),
     );
   }
-  const key = keys[0] as string;
-  const record = await store.get(key);
-  return record ? credentialsFromRecord(key, record) : undefined;
+  return logins[0];
+}
+
+function ambiguous(provider: AuthProvider, prefix: string, keys: string[]): LatchkeyError {
+  const names = keys.map((k) => decodeURIComponent(k.slice(prefix.length)));
+  return new LatchkeyError(
+    'ACCOUNT_AMBIGUOUS',
+    `Several ${provider.name} accounts are signed in (${names.join(', ')}). Pass the account option to choose one.`,
+  );
 }
 
 /**

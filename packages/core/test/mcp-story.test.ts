@@ -264,10 +264,27 @@ describe('MCP authorization, start to end', () => {
       [200, false], // the same call again, with the new token
     ]);
     expect(as2.issuedTokens().has(moveCalls[2]?.token as string)).toBe(true);
+    // The old login is kept apart, marked as moved, and a new process resumes the new one.
     const store = fileStore({ directory: dir });
-    expect(await store.list(`credentials/${provider.id}/`)).toEqual([
-      credentialKey(provider.id, mcpAccountName(as2.issuer) as string),
-    ]);
+    const oldKey = credentialKey(provider.id, mcpAccountName(as1.issuer) as string);
+    const newKey = credentialKey(provider.id, mcpAccountName(as2.issuer) as string);
+    expect((await store.list(`credentials/${provider.id}/`)).sort()).toEqual(
+      [oldKey, newKey].sort(),
+    );
+    expect((await store.get(oldKey))?.engine).toMatchObject({
+      kind: 'mcp',
+      issuer: as1.issuer,
+      movedTo: as2.issuer,
+    });
+    expect((await store.get(newKey))?.engine).not.toHaveProperty('movedTo');
+    const resumed = await authenticate(provider, {
+      store,
+      openUrl: () => {
+        throw new Error('a browser was opened although the new login is stored');
+      },
+    });
+    expect(resumed.current().metadata.issuer).toBe(as2.issuer);
+    expect(resumed.account).toBe(mcpAccountName(as2.issuer));
     // Registrations are kept per issuer: the one at the first server is still there.
     expect(await store.get(registrationKey(provider.id, as1.issuer))).toMatchObject({
       client_id: as1.registeredClients().at(-1),
@@ -283,6 +300,18 @@ describe('MCP authorization, start to end', () => {
     expect(count(fromClient(as2), 'revocation')).toBe(1);
     expect(fromClient(as2).find((r) => r.endpoint === 'revocation')?.clientId).toBe(clientId2);
     expect(fromClient(as1)).toEqual([]);
+    expect(await store.list('credentials/')).toEqual([oldKey]);
+    // The old login, asked for by its account, is revoked at its own server only.
+    const old = await authenticate(provider, {
+      store,
+      account: mcpAccountName(as1.issuer) as string,
+      interactive: false,
+    });
+    as1.clearRequests();
+    as2.clearRequests();
+    expect(await old.logout()).toEqual({ revoked: true });
+    expect(count(fromClient(as1), 'revocation')).toBe(1);
+    expect(fromClient(as2)).toEqual([]);
     expect(await store.list('credentials/')).toEqual([]);
 
     // Over the whole story: bearer tokens only in the Authorization header, and no

@@ -129,6 +129,14 @@ describe('engine state in stored records', () => {
         tokenEndpointAuthMethod: 'none',
         endpoints: { authorization: 'https://auth.example.com/authorize' },
       },
+      {
+        kind: 'mcp',
+        issuer: ISSUER,
+        resource: SERVER,
+        clientId: 'c',
+        tokenEndpointAuthMethod: 'none',
+        movedTo: 42,
+      },
       { kind: 'browser' },
       { kind: 'other' },
     ];
@@ -206,5 +214,52 @@ describe('MCP logins an earlier release named by their issuer URL', () => {
     const session = await authenticate(provider, { store, interactive: false });
     expect(session.current().accessToken.reveal()).toBe('access-newer');
     expect(await store.list()).toEqual([newKey]);
+  });
+});
+
+describe('MCP logins whose server moved to another authorization server', () => {
+  const provider = mcpAuthProvider(SERVER);
+  const movedKey = credentialKey(provider.id, NAME);
+  const moved = (): JsonObject => {
+    const login = credentialsFromRecord(movedKey, earlierMcpRecord(provider.id, { account: NAME }));
+    if (login.engine?.kind !== 'mcp') throw new Error('not an MCP login');
+    return credentialsToRecord({
+      ...login,
+      engine: { ...login.engine, movedTo: 'https://new-auth.example.com' },
+    });
+  };
+
+  it('are not reused without an account, so the next sign-in goes to the new server', async () => {
+    const store = memoryStore();
+    await store.set(movedKey, moved());
+    const error = await authenticate(provider, { store, interactive: false }).catch(
+      (e: unknown) => e,
+    );
+    expect(isLatchkeyError(error, 'LOGIN_REQUIRED')).toBe(true);
+    expect(await store.list()).toEqual([movedKey]);
+  });
+
+  it('do not make the current login ambiguous', async () => {
+    const store = memoryStore();
+    await store.set(movedKey, moved());
+    const currentKey = credentialKey(provider.id, 'new-auth.example.com');
+    const current = earlierMcpRecord(provider.id, {
+      account: 'new-auth.example.com',
+      accessToken: 'access-new',
+    });
+    await store.set(currentKey, {
+      ...current,
+      metadata: { ...(current.metadata as JsonObject), issuer: 'https://new-auth.example.com' },
+    });
+    const session = await authenticate(provider, { store, interactive: false });
+    expect(session.account).toBe('new-auth.example.com');
+    expect(session.current().accessToken.reveal()).toBe('access-new');
+  });
+
+  it('are found by their account, with the mark kept', async () => {
+    const store = memoryStore();
+    await store.set(movedKey, moved());
+    const session = await authenticate(provider, { store, account: NAME, interactive: false });
+    expect(session.current().engine).toMatchObject({ movedTo: 'https://new-auth.example.com' });
   });
 });
