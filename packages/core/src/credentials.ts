@@ -75,6 +75,11 @@ export interface Credentials {
   readonly refreshToken?: Secret;
   /** The OpenID Connect ID Token, when one was issued. */
   readonly idToken?: Secret;
+  /**
+   * The private key (a JWK) the tokens are bound to with DPoP (RFC 9449); `tokenType` is
+   * then `dpop`. Stored with the same protection as the tokens.
+   */
+  readonly dpopKey?: Secret;
   /** When the access token expires (epoch ms); absent when the service did not say. */
   readonly expiresAt?: number;
   /** The scopes granted. */
@@ -132,6 +137,7 @@ export function credentialsToRecord(c: Credentials): JsonObject {
   if (c.engine) record.engine = JSON.parse(JSON.stringify(c.engine)) as JsonObject;
   if (c.refreshToken) record.refreshToken = c.refreshToken.reveal();
   if (c.idToken) record.idToken = c.idToken.reveal();
+  if (c.dpopKey) record.dpopKey = c.dpopKey.reveal();
   if (c.expiresAt !== undefined) record.expiresAt = c.expiresAt;
   return record;
 }
@@ -308,6 +314,7 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     corrupt(key, 'expiresAt');
   const refreshToken = str('refreshToken', true);
   const idToken = str('idToken', true);
+  const dpopKey = str('dpopKey', true);
   const stored = metadata as Metadata;
   // Engine state is typed; the strings earlier releases read it from stay out of `metadata`.
   const engine =
@@ -322,6 +329,7 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     accessToken: new Secret(str('accessToken') as string),
     ...(refreshToken !== undefined ? { refreshToken: new Secret(refreshToken) } : {}),
     ...(idToken !== undefined ? { idToken: new Secret(idToken) } : {}),
+    ...(dpopKey !== undefined ? { dpopKey: new Secret(dpopKey) } : {}),
     ...(typeof record.expiresAt === 'number' ? { expiresAt: record.expiresAt } : {}),
     scopes: scopes as string[],
     secrets: Object.fromEntries(

@@ -46,6 +46,10 @@ export const LATCHKEY_ERROR_CODES = {
   INVALID_CHALLENGE: 'A `WWW-Authenticate` header could not be parsed.',
   RESOURCE_MISMATCH:
     'Protected resource metadata names another resource than the MCP server (RFC 9728).',
+  DPOP_UNSUPPORTED:
+    'A provider requires DPoP (RFC 9449) and the authorization server does not offer it.',
+  DPOP_REQUIRED:
+    'A server accepts only DPoP-bound tokens (RFC 9449) and the login has none: the provider refuses DPoP, or its authorization server does not offer it.',
   PKCE_UNSUPPORTED:
     'The authorization server does not advertise PKCE with S256, so Latchkey will not use it.',
   REGISTRATION_FAILED:

@@ -207,9 +207,16 @@ export function createSession(init: SessionInit): Session {
               account: stored.account,
               reason: 'REAUTH_REQUIRED',
             });
-            throw error.code === 'REAUTH_REQUIRED'
-              ? error
-              : reauth('was rejected by the service (the refresh token is no longer valid)');
+            if (error.code === 'REAUTH_REQUIRED') throw error;
+            // A grant without a user (client credentials, JWT bearer) is asked for anew
+            // by the next authenticate(); the server's reason is the useful part.
+            throw init.engine.needsUser
+              ? reauth('was rejected by the service (the refresh token is no longer valid)')
+              : new LatchkeyError(
+                  'REAUTH_REQUIRED',
+                  `${error.message} The login for ${current.account} at ${provider.name} was dropped; authenticate() asks for a new grant.`,
+                  { cause: error },
+                );
           }
           throw error;
         }

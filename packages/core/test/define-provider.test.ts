@@ -32,6 +32,15 @@ function withStrategy(patch: Record<string, unknown>): unknown {
   return { ...base, strategy: { ...base.strategy, ...patch } };
 }
 
+/** An `mcp` strategy definition with `extra` on top. */
+function mcpStrategy(extra: Record<string, unknown>): ProviderDefinition {
+  return {
+    id: 'remote',
+    name: 'Remote',
+    strategy: { kind: 'mcp', serverUrl: 'https://mcp.example.com/mcp', ...extra },
+  } as ProviderDefinition;
+}
+
 describe('defineProvider', () => {
   it('fills in defaults and freezes the result', () => {
     const p = defineProvider(base);
@@ -120,10 +129,37 @@ describe('defineProvider', () => {
     ['strategy.redirect.path', withStrategy({ redirect: { path: 'callback' } })],
     ['strategy.redirect.path', withStrategy({ redirect: { path: '/cb?x=1' } })],
     ['strategy.mapTokenResponse', withStrategy({ mapTokenResponse: 'nope' })],
+    ['strategy.dpop', withStrategy({ dpop: 'always' })],
+    ['strategy.dpop', mcpStrategy({ dpop: true })],
+    ['strategy.jwtBearer.clientId', mcpStrategy({ jwtBearer: { assertion: 'a.b.c' } })],
+    ['strategy.jwtBearer.assertion', mcpStrategy({ jwtBearer: { clientId: 'w' } })],
+    ['strategy.jwtBearer.assertion', mcpStrategy({ jwtBearer: { clientId: 'w', assertion: 42 } })],
+    [
+      'strategy.jwtBearer.clientSecret',
+      mcpStrategy({
+        jwtBearer: { clientId: 'w', assertion: 'a.b.c', authMethod: 'client_secret_post' },
+      }),
+    ],
+    [
+      'strategy.jwtBearer',
+      mcpStrategy({
+        jwtBearer: { clientId: 'w', assertion: 'a.b.c' },
+        clientCredentials: { clientId: 'c', clientSecret: 's' },
+      }),
+    ],
     ['identify', { ...base, identify: 42 }],
   ])('names the bad field %s', (field, def) => {
     const error = configError(def);
     expect(error.message).toContain(`"${field}"`);
+  });
+
+  it('takes DPoP policies, with auto for mcp and refuse for oauth by default', () => {
+    const remote = defineProvider(mcpStrategy({}));
+    expect(remote.strategy.kind === 'mcp' && remote.strategy.dpop).toBe('auto');
+    const service = defineProvider(withStrategy({}) as ProviderDefinition);
+    expect(service.strategy.kind === 'oauth' && service.strategy.dpop).toBe('refuse');
+    const strict = defineProvider(withStrategy({ dpop: 'require' }) as ProviderDefinition);
+    expect(strict.strategy.kind === 'oauth' && strict.strategy.dpop).toBe('require');
   });
 
   it('throws TypeError for a non-object', () => {

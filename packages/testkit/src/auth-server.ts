@@ -5,12 +5,19 @@ import Provider, { type KoaMiddleware } from 'oidc-provider';
 import { RequestCounter, type RequestCounts } from './counts.js';
 import { defaultScopeMiddleware } from './default-scope.js';
 import { deviceIntervalMiddleware } from './device-interval.js';
+import type { AuthServerDpopOptions } from './dpop-provider.js';
 import { type Fault, FaultInjector } from './faults.js';
 import { type InteractionMode, interactionMiddleware } from './interactions.js';
 import { issuedSecretsMiddleware } from './issued-secrets.js';
+import { type JwtBearerOptions, registerJwtBearerGrant } from './jwt-bearer.js';
 import { allowAnyLoopbackRedirect, LOOPBACK_HOST } from './loopback-redirects.js';
 import { MemoryStore } from './memory-store.js';
-import { providerConfiguration, randomSecret } from './provider-config.js';
+import {
+  type ProviderSettings,
+  providerConfiguration,
+  randomSecret,
+  resourceServerInfo,
+} from './provider-config.js';
 import { trafficMiddleware } from './traffic.js';
 
 /** Options of {@link startAuthServer}. */
@@ -42,6 +49,16 @@ export interface AuthServerOptions {
   accessTokenFormat?: 'opaque' | 'jwt';
   /** Whether `offline_access` is a known scope listed in `scopes_supported` (default true). */
   offlineAccessScope?: boolean;
+  /**
+   * DPoP (RFC 9449): advertised, and tokens requested with a proof are bound to its key.
+   * Off without this option.
+   */
+  dpop?: AuthServerDpopOptions;
+  /**
+   * The JWT bearer grant (RFC 7523 §2.1) for workload identity, trusting one workload
+   * identity provider; `clients.workload` may use it. Off without this option.
+   */
+  jwtBearer?: JwtBearerOptions;
   /** Koa middleware run ahead of the testkit's own, to observe requests and responses. */
   middleware?: KoaMiddleware[];
 }
@@ -54,6 +71,8 @@ export interface TestClients {
   basic: { clientId: string; clientSecret: string };
   /** Confidential client, client_secret_post. */
   post: { clientId: string; clientSecret: string };
+  /** Public client allowed only the JWT bearer grant, with the `jwtBearer` option. */
+  workload?: { clientId: string };
 }
 
 /**
@@ -129,6 +148,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     public: { clientId: 'latchkey-public' },
     basic: { clientId: 'latchkey-basic', clientSecret: randomSecret() },
     post: { clientId: 'latchkey-post', clientSecret: randomSecret() },
+    ...(options.jwtBearer ? { workload: { clientId: 'latchkey-workload' } } : {}),
   };
   const store = new MemoryStore();
   const counter = new RequestCounter();
@@ -141,21 +161,23 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
 
   let provider: Provider;
   try {
-    provider = new Provider(
-      issuer,
-      providerConfiguration({
-        accessTokenTtl,
-        refreshTokenTtl,
-        rotateRefreshTokens: options.rotateRefreshTokens ?? true,
-        introspection: options.introspection ?? true,
-        extraScopes: options.extraScopes ?? [],
-        clients,
-        adapter: store.adapterFactory(),
-        dynamicRegistration: options.dynamicRegistration ?? false,
-        accessTokenFormat: options.accessTokenFormat ?? 'opaque',
-        offlineAccessScope: options.offlineAccessScope ?? true,
-      }),
-    );
+    const settings: ProviderSettings = {
+      accessTokenTtl,
+      refreshTokenTtl,
+      rotateRefreshTokens: options.rotateRefreshTokens ?? true,
+      introspection: options.introspection ?? true,
+      extraScopes: options.extraScopes ?? [],
+      clients,
+      adapter: store.adapterFactory(),
+      dynamicRegistration: options.dynamicRegistration ?? false,
+      accessTokenFormat: options.accessTokenFormat ?? 'opaque',
+      offlineAccessScope: options.offlineAccessScope ?? true,
+      ...(options.dpop ? { dpop: options.dpop } : {}),
+    };
+    provider = new Provider(issuer, providerConfiguration(settings));
+    if (options.jwtBearer) {
+      registerJwtBearerGrant(provider, options.jwtBearer, resourceServerInfo(settings));
+    }
   } catch (error) {
     await stop(server);
     throw error;

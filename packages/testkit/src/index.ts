@@ -25,6 +25,24 @@ export {
   type DeviceAuthorizationOutcome,
 } from './device-flow.js';
 export {
+  accessTokenHash,
+  type DecodedDpopProof,
+  DPOP_ALGS,
+  DPOP_IAT_WINDOW_SECONDS,
+  type DpopAlg,
+  type DpopKey,
+  type DpopProofClaims,
+  DpopProofError,
+  type DpopProofExpectations,
+  decodeDpopProof,
+  generateDpopKey,
+  jwkThumbprint,
+  signDpopProof,
+  type VerifiedDpopProof,
+  verifyDpopProof,
+} from './dpop-proof.js';
+export type { AuthServerDpopOptions } from './dpop-provider.js';
+export {
   type ClientAssertionRecord,
   createFakeAuthServer,
   type FakeAuthServer,
@@ -47,6 +65,13 @@ export {
   verifyEs256Jwt,
 } from './jwt.js';
 export {
+  JWT_BEARER_GRANT,
+  type JwtBearerOptions,
+  type WorkloadIdentity,
+  workloadIdentity,
+} from './jwt-bearer.js';
+export {
+  type AuthServerDpop,
   type AuthServerRequest,
   MCP_SCOPES,
   type McpAuthServer,
@@ -54,6 +79,7 @@ export {
   RESOURCE_SERVER_AGENT,
   startMcpAuthServer,
 } from './mcp-auth-server.js';
+export type { DpopRefusalCode, McpDpopMode } from './mcp-dpop.js';
 export {
   type McpServerOptions,
   type McpServerRequest,

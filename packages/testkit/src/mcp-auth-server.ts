@@ -1,6 +1,7 @@
 /// <reference path="./oidc-provider.d.ts" />
 import type { KoaContext, KoaMiddleware } from 'oidc-provider';
 import { type AuthServerOptions, startAuthServer, type TestAuthServer } from './auth-server.js';
+import { decodeDpopProof } from './dpop-proof.js';
 import { tokenHash } from './token-hash.js';
 
 /** Scopes the MCP authorization server knows besides the testkit's usual ones. */
@@ -43,6 +44,21 @@ export interface AuthServerRequest {
   readonly registration?: Readonly<Record<string, unknown>>;
   /** Whether the MCP server fixture sent it (to fetch keys), rather than the client under test. */
   readonly fromResourceServer: boolean;
+  /**
+   * The `DPoP` proof the request carried, read without checking it (oidc-provider does):
+   * the RFC 7638 SHA-256 thumbprint of its key and its `htm`, `htu` and `nonce` claims.
+   */
+  readonly dpop?: AuthServerDpop;
+  /** The `dpop_jkt` parameter of an authorization request (RFC 9449 section 10). */
+  readonly authorizationDpopJkt?: string;
+}
+
+/** What a request's DPoP proof said (see {@link AuthServerRequest.dpop}). */
+export interface AuthServerDpop {
+  readonly jkt: string;
+  readonly htm?: string;
+  readonly htu?: string;
+  readonly nonce?: string;
 }
 
 /** Options of {@link startMcpAuthServer}: those of `startAuthServer` with MCP defaults. */
@@ -65,6 +81,15 @@ export interface McpAuthServer extends TestAuthServer {
   issuedTokens(): ReadonlySet<string>;
   /** Client ids handed out by dynamic registration, in order. */
   registeredClients(): readonly string[];
+  /**
+   * Answers the next token request whose DPoP proof carries a nonce with `400
+   * use_dpop_nonce` and a `DPoP-Nonce` header, as when a nonce has run out. The header
+   * repeats the proof's nonce, which oidc-provider still accepts, so one retry succeeds.
+   * The refused request is recorded without its form fields and left out of `counts()`.
+   * (oidc-provider derives its nonces from a secret it copies at start, changing every
+   * minute, so they cannot be rotated from outside.)
+   */
+  refuseNextDpopNonce(): void;
 }
 
 function endpointOf(method: string, path: string): AuthServerRequest['endpoint'] {
@@ -98,6 +123,26 @@ function basicClientId(header: string): string | undefined {
   return colon === -1 ? undefined : decodeURIComponent(decoded.slice(0, colon));
 }
 
+/** Reads the request's `DPoP` header, if it holds a proof with a usable key. */
+function dpopOf(ctx: KoaContext): AuthServerDpop | undefined {
+  const proof = ctx.get('dpop');
+  if (!proof) return undefined;
+  let decoded: ReturnType<typeof decodeDpopProof>;
+  try {
+    decoded = decodeDpopProof(proof);
+  } catch {
+    return undefined;
+  }
+  if (!decoded.jkt) return undefined;
+  const { htm, htu, nonce } = decoded.claims;
+  return {
+    jkt: decoded.jkt,
+    ...(typeof htm === 'string' ? { htm } : {}),
+    ...(typeof htu === 'string' ? { htu } : {}),
+    ...(typeof nonce === 'string' ? { nonce } : {}),
+  };
+}
+
 function recordOf(ctx: KoaContext): AuthServerRequest {
   const query = new URLSearchParams(ctx.querystring);
   const body = (ctx.oidc?.body ?? {}) as Record<string, unknown>;
@@ -105,9 +150,12 @@ function recordOf(ctx: KoaContext): AuthServerRequest {
   const authorization = ctx.get('authorization');
   const basic = basicClientId(authorization);
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-  const presented = [text(body.refresh_token), text(body.token), bearer].filter(
-    (v): v is string => v !== undefined,
-  );
+  const presented = [
+    text(body.refresh_token),
+    text(body.token),
+    text(body.assertion),
+    bearer,
+  ].filter((v): v is string => v !== undefined);
   const params = (name: string) => text(body[name]) ?? query.get(name) ?? undefined;
   const resource =
     texts(body.resource) ?? (query.has('resource') ? query.getAll('resource') : undefined);
@@ -126,6 +174,8 @@ function recordOf(ctx: KoaContext): AuthServerRequest {
   const grantType = text(body.grant_type);
   const scope = params('scope');
   const redirectUri = params('redirect_uri');
+  const dpop = dpopOf(ctx);
+  const dpopJkt = params('dpop_jkt');
   return {
     method: ctx.method,
     path: ctx.path,
@@ -141,6 +191,29 @@ function recordOf(ctx: KoaContext): AuthServerRequest {
     tokenInQuery: query.has('access_token') || query.has('refresh_token'),
     ...(registration ? { registration } : {}),
     fromResourceServer: ctx.get('user-agent') === RESOURCE_SERVER_AGENT,
+    ...(dpop ? { dpop } : {}),
+    ...(dpopJkt ? { authorizationDpopJkt: dpopJkt } : {}),
+  };
+}
+
+/**
+ * Koa middleware behind {@link McpAuthServer.refuseNextDpopNonce}: while armed, answers
+ * the next token request whose proof carries a nonce itself, as oidc-provider answers a
+ * stale one.
+ */
+function nonceRefusal(armed: { next: boolean }): KoaMiddleware {
+  return async (ctx, next) => {
+    const nonce =
+      armed.next && ctx.method === 'POST' && ctx.path === '/token' && dpopOf(ctx)?.nonce;
+    if (!nonce) {
+      await next();
+      return;
+    }
+    armed.next = false;
+    ctx.status = 400;
+    ctx.set('cache-control', 'no-store');
+    ctx.set('dpop-nonce', nonce);
+    ctx.body = { error: 'use_dpop_nonce', error_description: 'invalid nonce in DPoP proof' };
   };
 }
 
@@ -169,12 +242,13 @@ export async function startMcpAuthServer(
       }
     }
   };
+  const nonceArmed = { next: false };
   const server = await startAuthServer({
     dynamicRegistration: true,
     accessTokenFormat: 'jwt',
     ...options,
     extraScopes: [...MCP_SCOPES, ...(options.extraScopes ?? [])],
-    middleware: [recorder],
+    middleware: [recorder, nonceRefusal(nonceArmed)],
   });
   return {
     ...server,
@@ -185,5 +259,8 @@ export async function startMcpAuthServer(
     },
     issuedTokens: () => issued,
     registeredClients: () => [...registered],
+    refuseNextDpopNonce: () => {
+      nonceArmed.next = true;
+    },
   };
 }

@@ -7,10 +7,21 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
+import { DPOP_ALGS, decodeDpopProof } from './dpop-proof.js';
 import { readBodyText } from './http-body.js';
 import { type PublicJwk, verifyEs256Jwt } from './jwt.js';
 import { LOOPBACK_HOST } from './loopback-redirects.js';
 import { RESOURCE_SERVER_AGENT } from './mcp-auth-server.js';
+import {
+  credentialsOf,
+  DpopGate,
+  type DpopRefusal,
+  type DpopRefusalCode,
+  decideDpop,
+  dpopChallenge,
+  type McpDpopMode,
+  schemeOf,
+} from './mcp-dpop.js';
 import { tokenHash } from './token-hash.js';
 
 /** Where and what the fixture publishes as protected resource metadata (RFC 9728). */
@@ -56,6 +67,19 @@ export interface McpServerOptions {
   mcpSdk?: 'v1' | 'v2';
   /** Answers requests the fixture does not serve (a same-origin authorization server); true when handled. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /**
+   * DPoP (RFC 9449). `accept`: `Authorization: DPoP <token>` with a valid `DPoP` proof is
+   * taken beside Bearer, and a DPoP-bound token (`cnf.jkt`) sent as Bearer is refused.
+   * `require`: Bearer is refused with a `DPoP` challenge. The metadata then lists
+   * `dpop_signing_alg_values_supported`. A custom `verifyAccessToken` reports a token's
+   * binding as `extra.cnf.jkt`. Default: Bearer only.
+   */
+  dpop?: McpDpopMode;
+  /**
+   * With `dpop`: issue nonces. Every response carries the current `DPoP-Nonce`, and a
+   * proof without it is answered `401 use_dpop_nonce` (default false).
+   */
+  dpopNonce?: boolean;
 }
 
 /** The scopes a tool needs, or a function deciding them on every call. */
@@ -65,8 +89,16 @@ export type ToolScopes = readonly string[] | (() => readonly string[]);
 export interface McpServerRequest {
   readonly method: string;
   readonly path: string;
-  /** Hash ({@link tokenHash}) of the bearer token, when one was sent. */
+  /** Hash ({@link tokenHash}) of the access token sent with the Bearer or DPoP scheme. */
   readonly token?: string;
+  /** The scheme of the `Authorization` header, when it is one of these. */
+  readonly scheme?: 'Bearer' | 'DPoP';
+  /** RFC 7638 thumbprint of the key in the request's `DPoP` proof (read, not checked). */
+  readonly dpopJkt?: string;
+  /** The `jti` of the request's `DPoP` proof (read, not checked). */
+  readonly dpopJti?: string;
+  /** Why the DPoP checks refused the request (`dpop_required`: Bearer to a `require` server). */
+  readonly dpopRefusal?: DpopRefusalCode;
   /** Whether a token came in the query string (`access_token`). */
   readonly tokenInQuery: boolean;
   /** The names of the query parameters. */
@@ -99,6 +131,10 @@ export interface TestMcpServer {
   revokeTokens(hashes: Iterable<string>): void;
   /** Refuses every token (401) while on. */
   refuseEveryToken(on: boolean): void;
+  /** With `dpopNonce`: replaces the nonce, so proofs carrying the old one get `use_dpop_nonce`. */
+  rotateNonce(): void;
+  /** With `dpopNonce`: the nonce proofs must carry now. */
+  dpopNonce(): string | undefined;
   /** Rewrites the `WWW-Authenticate` header of 401 and 403 responses; `undefined` stops. */
   rewriteChallenge(rewrite: ((header: string, status: number) => string) | undefined): void;
   /** The requests seen since start or the last {@link TestMcpServer.clearRequests}. */
@@ -196,6 +232,31 @@ function keySource() {
   };
 }
 
+/** The `dpopJkt` and `dpopJti` of a request's `DPoP` header, read without checking. */
+function proofFields(header: string | string[] | undefined): {
+  dpopJkt?: string;
+  dpopJti?: string;
+} {
+  if (typeof header !== 'string' || header === '') return {};
+  try {
+    const { jkt, claims } = decodeDpopProof(header);
+    return {
+      ...(jkt ? { dpopJkt: jkt } : {}),
+      ...(typeof claims.jti === 'string' ? { dpopJti: claims.jti } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** What protected resource metadata says of DPoP (RFC 9728 section 2). */
+function dpopMetadata(gate: DpopGate): Record<string, unknown> {
+  return {
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
+    ...(gate.mode === 'require' ? { dpop_bound_access_tokens_required: true } : {}),
+  };
+}
+
 function listen(server: Server): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -214,8 +275,10 @@ function listen(server: Server): Promise<number> {
  * insufficient_scope` for a tool whose scope the token lacks. Tools: `read-thing` and
  * `write-thing`. By default it accepts ES256 JWT access tokens of its current
  * authorization server (checked against its JWKS) whose `aud` is the MCP endpoint URL.
+ * With `dpop` it also checks DPoP proofs (RFC 9449) itself, and binds tokens to their keys.
  *
  * @see https://modelcontextprotocol.io/specification/draft/basic/authorization
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 DPoP at the resource server
  */
 export async function startMcpServer(options: McpServerOptions = {}): Promise<TestMcpServer> {
   const path = options.path ?? '/mcp';
@@ -230,6 +293,8 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
   let refuseAll = false;
   let rewrite: ((header: string, status: number) => string) | undefined;
   const keys = keySource();
+  if (options.dpopNonce && !options.dpop) throw new TypeError('dpopNonce needs dpop');
+  const gate = options.dpop ? new DpopGate(options.dpop, options.dpopNonce === true) : undefined;
 
   const server = createServer();
   const port = await listen(server);
@@ -260,12 +325,15 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
     if (!audience.includes(url) && !audience.includes(published)) {
       throw new Error('token for another resource');
     }
+    const { cnf } = claims;
     return {
       token,
       clientId: String(claims.client_id ?? ''),
       scopes: typeof claims.scope === 'string' ? claims.scope.split(' ') : [],
       expiresAt: Number(claims.exp),
       resource: new URL(url),
+      // The key binding (RFC 9449 section 6) is left for the DPoP checks.
+      ...(typeof cnf === 'object' && cnf !== null ? { extra: { cnf } } : {}),
     };
   };
   const verify = options.verifyAccessToken ?? defaultVerify;
@@ -291,6 +359,73 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
       value = value.replace(/, resource_metadata="[^"]*"/, '');
     }
     return rewrite ? rewrite(value, status) : value;
+  };
+
+  /** Answers a refusal of the DPoP checks with a `DPoP` challenge, as the SDK builds its own. */
+  const refuseDpop = (res: ServerResponse, refusal: DpopRefusal, scopes: readonly string[]) => {
+    const required = refusal.code === 'dpop_required';
+    const withScope = !(options.challengeScope === false && refusal.status === 401);
+    const withMetadata = options.challengeResourceMetadata !== false && prm !== false;
+    const header = dpopChallenge({
+      ...(required ? {} : { code: refusal.code, description: refusal.message }),
+      ...(withScope ? { scope: scopes } : {}),
+      ...(withMetadata ? { resourceMetadata: metadataUrl } : {}),
+    });
+    send(
+      res,
+      refusal.status,
+      { ...(required ? {} : { error: refusal.code }), error_description: refusal.message },
+      { 'www-authenticate': rewrite ? rewrite(header, refusal.status) : header },
+    );
+  };
+
+  /** A 401 Bearer challenge of the SDK; a DPoP server offers DPoP beside it. */
+  const bearerChallengeOf = (header: string, status: number): string =>
+    challengeOf(
+      gate && status === 401 ? `${header}, DPoP algs="${DPOP_ALGS.join(' ')}"` : header,
+      status,
+    );
+
+  /**
+   * Authorizes a request, leaving the verified token on `req.auth`; false when it was
+   * answered with a refusal.
+   */
+  const authorize = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: McpServerRequest,
+    scopes: string[],
+  ): Promise<boolean> => {
+    let bearerVerifier = verifier;
+    if (gate) {
+      const decision = await decideDpop(gate, req, { url, scopes, verifier });
+      if ('refused' in decision) {
+        Object.assign(record, { dpopRefusal: decision.refused.code });
+        refuseDpop(res, decision.refused, scopes);
+        return false;
+      }
+      if ('auth' in decision) {
+        (req as IncomingMessage & { auth?: AuthInfo }).auth = decision.auth;
+        return true;
+      }
+      bearerVerifier = decision.verifier;
+    }
+    const middleware = requireBearerAuth({
+      verifier: bearerVerifier,
+      requiredScopes: scopes,
+      ...(prm === false ? {} : { resourceMetadataUrl: metadataUrl }),
+      expectedResource: new URL(url),
+    });
+    const refusal = await runBearerAuth(middleware, req);
+    if (!refusal) return true;
+    const header = refusal.headers['www-authenticate'];
+    send(
+      res,
+      refusal.status,
+      refusal.body,
+      header ? { 'www-authenticate': bearerChallengeOf(header, refusal.status) } : {},
+    );
+    return false;
   };
 
   const v2Handler =
@@ -348,29 +483,13 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
         ...(typeof needed === 'function' ? needed() : (needed ?? [])),
       ]),
     ];
-    const middleware = requireBearerAuth({
-      verifier,
-      requiredScopes: scopes,
-      ...(prm === false ? {} : { resourceMetadataUrl: metadataUrl }),
-      expectedResource: new URL(url),
-    });
-    const refusal = await runBearerAuth(middleware, req);
-    if (refusal) {
-      const header = refusal.headers['www-authenticate'];
-      send(
-        res,
-        refusal.status,
-        refusal.body,
-        header ? { 'www-authenticate': challengeOf(header, refusal.status) } : {},
-      );
-      return;
-    }
+    if (!(await authorize(req, res, record, scopes))) return;
     if (req.method !== 'POST') {
       send(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
       return;
     }
     if (v2Handler) {
-      // The bearer middleware above left the verified token on `req.auth`.
+      // Authorization above left the verified token on `req.auth`.
       await v2Handler(req, res, body);
       return;
     }
@@ -390,11 +509,14 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestUrl = new URL(req.url ?? '/', origin);
     const authorization = req.headers.authorization;
-    const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const credentials = credentialsOf(authorization);
+    const scheme = schemeOf(authorization);
     const record: McpServerRequest = {
       method: req.method ?? 'GET',
       path: requestUrl.pathname,
-      ...(bearer ? { token: tokenHash(bearer) } : {}),
+      ...(credentials ? { token: tokenHash(credentials.token) } : {}),
+      ...(scheme ? { scheme } : {}),
+      ...proofFields(req.headers.dpop),
       ...(typeof req.headers['mcp-protocol-version'] === 'string'
         ? { protocolVersion: req.headers['mcp-protocol-version'] }
         : {}),
@@ -403,6 +525,8 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
       status: 0,
     };
     log.push(record);
+    const nonce = gate?.nonce();
+    if (nonce) res.setHeader('DPoP-Nonce', nonce);
     res.on('finish', () => {
       record.status = res.statusCode;
     });
@@ -414,6 +538,7 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
           authorization_servers: authorizationServers,
           ...(scopes === null ? {} : { scopes_supported: scopes ?? ['mcp:read', 'mcp:write'] }),
           bearer_methods_supported: ['header'],
+          ...(gate ? dpopMetadata(gate) : {}),
         });
         return;
       }
@@ -447,6 +572,8 @@ export async function startMcpServer(options: McpServerOptions = {}): Promise<Te
     refuseEveryToken: (on) => {
       refuseAll = on;
     },
+    rotateNonce: () => gate?.rotateNonce(),
+    dpopNonce: () => gate?.nonce(),
     rewriteChallenge: (next) => {
       rewrite = next;
     },

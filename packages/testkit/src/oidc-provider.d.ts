@@ -21,7 +21,15 @@ declare module 'oidc-provider' {
     set(field: string, value: string): void;
     redirect(url: string): void;
     /** Set by oidc-provider on the routes it owns; absent elsewhere. */
-    readonly oidc?: { body?: Record<string, unknown> } | undefined;
+    readonly oidc?:
+      | {
+          body?: Record<string, unknown>;
+          /** The request's recognised parameters (token endpoint: the grant's). */
+          params?: Record<string, unknown>;
+          /** The authenticated client. */
+          client?: ClientInstance;
+        }
+      | undefined;
   }
 
   export type KoaNext = () => Promise<void>;
@@ -92,11 +100,42 @@ declare module 'oidc-provider' {
     revokeByGrantId(grantId: string): Promise<void>;
   }
 
+  /** An access token issued to a client for itself (the client credentials model). */
+  export interface ClientCredentialsInstance {
+    resourceServer?: unknown;
+    scope?: string;
+    readonly expiration: number;
+    save(): Promise<string>;
+  }
+
+  /** oidc-provider's OAuth error classes (`errors.InvalidGrant`...). */
+  export const errors: Record<
+    'InvalidGrant' | 'InvalidClient' | 'InvalidTarget' | 'InvalidRequest',
+    new (
+      description?: string,
+    ) => Error
+  >;
+
   export default class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);
     readonly issuer: string;
     readonly Grant: GrantClass;
     readonly Client: ClientClass;
+    readonly ClientCredentials: new (properties: {
+      client: ClientInstance;
+      scope?: string;
+    }) => ClientCredentialsInstance;
+    readonly ResourceServer: new (
+      identifier: string,
+      info: Record<string, unknown>,
+    ) => unknown;
+    /** Adds a grant type handled by `handler`, with the token request parameters it reads. */
+    registerGrantType(
+      name: string,
+      handler: (ctx: KoaContext) => Promise<void>,
+      params?: string[],
+      dupes?: string[],
+    ): void;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(fn: KoaMiddleware): this;
     on(event: string, listener: (...args: unknown[]) => void): this;

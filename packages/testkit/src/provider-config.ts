@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Adapter, ClientInstance, KoaContext } from 'oidc-provider';
+import { type AuthServerDpopOptions, dpopFeature, dpopRequiredMetadata } from './dpop-provider.js';
+import { JWT_BEARER_GRANT } from './jwt-bearer.js';
 import { providerPages } from './provider-pages.js';
 
 /** Grant type URN of the OAuth 2.0 device authorization grant (RFC 8628). */
@@ -22,6 +24,8 @@ export interface ProviderSettings {
     public: { clientId: string };
     basic: { clientId: string; clientSecret: string };
     post: { clientId: string; clientSecret: string };
+    /** A public client allowed only the JWT bearer grant, when that grant is on. */
+    workload?: { clientId: string };
   };
   adapter: (model: string) => Adapter;
   /** Open dynamic client registration (RFC 7591) at `/reg`. Default false. */
@@ -30,6 +34,8 @@ export interface ProviderSettings {
   accessTokenFormat?: 'opaque' | 'jwt';
   /** Whether `offline_access` is a known scope (listed in `scopes_supported`). Default true. */
   offlineAccessScope?: boolean;
+  /** DPoP (RFC 9449); undefined turns it off. */
+  dpop?: AuthServerDpopOptions;
 }
 
 /** A random URL-safe secret. */
@@ -68,7 +74,31 @@ function clientMetadata(settings: ProviderSettings): Record<string, unknown>[] {
       client_secret: clients.post.clientSecret,
       token_endpoint_auth_method: 'client_secret_post',
     },
+    ...(clients.workload
+      ? [
+          {
+            client_id: clients.workload.clientId,
+            token_endpoint_auth_method: 'none',
+            grant_types: [JWT_BEARER_GRANT],
+            response_types: [],
+            redirect_uris: [],
+          },
+        ]
+      : []),
   ];
+}
+
+/** What a resource (RFC 8707) is to the test server: its scopes, audience and token format. */
+export function resourceServerInfo(settings: ProviderSettings) {
+  const resourceScopes = [...new Set([...API_SCOPES, ...settings.extraScopes])];
+  return async (_ctx: KoaContext, resource: string): Promise<Record<string, unknown>> => ({
+    scope: resourceScopes.join(' '),
+    audience: resource,
+    accessTokenTTL: settings.accessTokenTtl,
+    ...(settings.accessTokenFormat === 'jwt'
+      ? { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }
+      : { accessTokenFormat: 'opaque' }),
+  });
 }
 
 /** Builds the oidc-provider configuration object for a test auth server. */
@@ -110,6 +140,7 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
     rotateRefreshToken: settings.rotateRefreshTokens,
     expiresWithSession: async () => false,
     clientBasedCORS: () => false,
+    ...(settings.dpop?.required ? { extraClientMetadata: dpopRequiredMetadata() } : {}),
     interactions: {
       url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
     },
@@ -129,6 +160,7 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
     },
     features: {
       devInteractions: { enabled: false },
+      dPoP: dpopFeature(settings.dpop),
       deviceFlow: {
         enabled: true,
         userCodeInputSource: providerPages.userCodeInputSource,
@@ -151,14 +183,7 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
         enabled: true,
         defaultResource: async (_ctx: KoaContext, _client: unknown, oneOf?: string) => oneOf,
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx: KoaContext, resource: string) => ({
-          scope: resourceScopes.join(' '),
-          audience: resource,
-          accessTokenTTL: settings.accessTokenTtl,
-          ...(settings.accessTokenFormat === 'jwt'
-            ? { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }
-            : { accessTokenFormat: 'opaque' }),
-        }),
+        getResourceServerInfo: resourceServerInfo(settings),
       },
     },
   };

@@ -1,10 +1,12 @@
+import * as oauth from 'oauth4webapi';
 import type { Credentials } from '../credentials.js';
 import { isLatchkeyError, LatchkeyError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { SignInEventListener } from '../strategies/events.js';
-import { bearerChallenge } from '../strategies/mcp/challenge.js';
+import { type ResourceChallenges, resourceChallenges } from '../strategies/mcp/challenge.js';
 import { discoverProtectedResource } from '../strategies/mcp/discovery.js';
 import type { McpStrategy } from '../strategies/mcp/types.js';
+import { type DpopBinding, storedDpopBinding } from '../strategies/oauth/dpop.js';
 
 /** Options of {@link authorizedFetch}. */
 export interface AuthorizedFetchOptions {
@@ -32,6 +34,71 @@ function sameIssuer(a: string, b: unknown): boolean {
   }
 }
 
+/**
+ * Sends a request with a DPoP-bound token: `Authorization: DPoP`, and a proof of the key
+ * for this method and URL (with `ath`, and the server's nonce once it sent one), made by
+ * oauth4webapi. A `use_dpop_nonce` answer is retried once with the new nonce when the
+ * body can be sent again; any other challenge is returned as the response it is.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 Protected Resource Access
+ */
+async function sendWithDpop(
+  base: typeof fetch,
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+  credentials: Credentials,
+  binding: DpopBinding,
+): Promise<Response> {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  const headers = new Headers(input instanceof Request ? input.headers : undefined);
+  new Headers(init?.headers).forEach((value, name) => {
+    headers.set(name, value);
+  });
+  headers.delete('authorization');
+  headers.delete('dpop');
+  const body = (init?.body ?? null) as oauth.ProtectedResourceRequestBody;
+  const via = (href: string, options: oauth.CustomFetchOptions<string, unknown>) =>
+    base(href, { ...init, ...(options as RequestInit) });
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await oauth.protectedResourceRequest(
+        credentials.accessToken.reveal(),
+        method,
+        url,
+        headers,
+        body,
+        {
+          DPoP: binding.handle,
+          [oauth.customFetch]: via,
+          // The transport's URL was checked when the provider was defined.
+          [oauth.allowInsecureRequests]: url.protocol === 'http:',
+          ...(init?.signal ? { signal: init.signal } : {}),
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
+      if (attempt === 0 && replayable(init) && oauth.isDPoPNonceError(error)) {
+        await error.response.body?.cancel();
+        continue;
+      }
+      return error.response;
+    }
+  }
+}
+
+/** `DPOP_REQUIRED` for a server that challenges only with `DPoP` a login that has no key. */
+function dpopRequired(session: Session, challenges: ResourceChallenges): LatchkeyError | undefined {
+  if (!challenges.dpop || challenges.bearer) return undefined;
+  const policy = (session.provider.strategy as { dpop?: string }).dpop;
+  return new LatchkeyError(
+    'DPOP_REQUIRED',
+    policy === 'refuse'
+      ? `The MCP server accepts only DPoP-bound tokens, and the ${session.provider.name} provider refuses DPoP. Set its dpop option to 'auto'.`
+      : `The MCP server accepts only DPoP-bound tokens, and its authorization server issued a bearer token (it does not offer DPoP). The server and its authorization server disagree; report it to their operator.`,
+  );
+}
+
 function replayable(init: RequestInit | undefined): boolean {
   const body = init?.body;
   return (
@@ -43,8 +110,10 @@ function replayable(init: RequestInit | undefined): boolean {
 }
 
 /**
- * A `fetch` for an MCP client transport that sends the session's bearer token on
- * every request (never in the URL), refreshed ahead of expiry, and answers the
+ * A `fetch` for an MCP client transport that sends the session's token on every request
+ * (never in the URL), refreshed ahead of expiry: as a bearer token, or, for a login
+ * bound with DPoP, with a fresh proof of its key each time (RFC 9449, retried once
+ * with the server's nonce on `use_dpop_nonce`). It answers the
  * server's challenges: on `401` it re-discovers the authorization server and refreshes
  * (or signs in again, with a new registration when the server moved to another
  * authorization server) once; on `403 insufficient_scope` it signs in again with the
@@ -65,8 +134,11 @@ export function authorizedFetch(
 
   // A token the server refused: sign in again when its authorization server changed
   // or the login cannot be refreshed; otherwise refresh it.
-  const renew = async (response: Response, credentials: Credentials): Promise<Credentials> => {
-    const challenge = await bearerChallenge(response);
+  const renew = async (
+    challenges: ResourceChallenges,
+    credentials: Credentials,
+  ): Promise<Credentials> => {
+    const challenge = challenges.bearer ?? challenges.dpop;
     if (strategy.kind === 'mcp') {
       const metadata = await discoverProtectedResource(
         (strategy as McpStrategy).serverUrl,
@@ -89,19 +161,35 @@ export function authorizedFetch(
   };
 
   // Credentials fresh enough to send. A login that can no longer be refreshed (the
-  // refresh ahead of expiry met invalid_grant) falls back to a sign-in, as on a 401.
+  // refresh ahead of expiry met invalid_grant, or its DPoP key is gone) falls back to a
+  // sign-in, as on a 401.
   const usable = async (): Promise<Credentials> => {
     try {
-      return await session.fresh();
+      const credentials = await session.fresh();
+      // A DPoP login whose key is missing or unreadable is as unusable as an expired one.
+      await storedDpopBinding(credentials, session.provider.name);
+      return credentials;
     } catch (error) {
       if (isLatchkeyError(error, 'REAUTH_REQUIRED')) return session.reauthenticate();
       throw error;
     }
   };
 
+  // One request with the credentials as their type says: a bearer header, or DPoP.
+  const send = async (
+    input: Parameters<typeof fetch>[0],
+    init: RequestInit | undefined,
+    credentials: Credentials,
+  ): Promise<Response> => {
+    const binding = await storedDpopBinding(credentials, session.provider.name);
+    return binding
+      ? sendWithDpop(base, input, init, credentials, binding)
+      : base(input, withBearer(init, credentials));
+  };
+
   return async (input, init) => {
     let credentials = await usable();
-    let response = await base(input, withBearer(init, credentials));
+    let response = await send(input, init, credentials);
     if (!replayable(init)) return response;
     let renewed = false;
     let stepUps = 0;
@@ -110,6 +198,12 @@ export function authorizedFetch(
     // Each turn either returns or spends one of the bounded retries.
     for (let turn = 0; turn <= maxStepUps + 1; turn += 1) {
       if (response.status === 401) {
+        const challenges = await resourceChallenges(response);
+        const refused = credentials.dpopKey ? undefined : dpopRequired(session, challenges);
+        if (refused) {
+          await response.body?.cancel();
+          throw refused;
+        }
         if (renewed) {
           await response.body?.cancel();
           throw new LatchkeyError(
@@ -118,12 +212,14 @@ export function authorizedFetch(
           );
         }
         renewed = true;
-        credentials = await renew(response, credentials);
-        response = await base(input, withBearer(init, credentials));
+        await response.body?.cancel();
+        credentials = await renew(challenges, credentials);
+        response = await send(input, init, credentials);
         continue;
       }
       if (response.status === 403) {
-        const challenge = await bearerChallenge(response);
+        const challenges = await resourceChallenges(response);
+        const challenge = challenges.bearer ?? challenges.dpop;
         if (challenge?.error !== 'insufficient_scope') return response;
         const asked = challenge.scope ?? [];
         const held = new Set(credentials.scopes);
@@ -146,7 +242,7 @@ export function authorizedFetch(
         const scopes = [...new Set([...credentials.scopes, ...asked])];
         options.onEvent?.({ type: 'step_up_requested', providerId: session.provider.id, scopes });
         credentials = await session.reauthenticate({ scopes });
-        response = await base(input, withBearer(init, credentials));
+        response = await send(input, init, credentials);
         continue;
       }
       return response;

@@ -137,7 +137,9 @@ export async function launchWith<C extends object>(
     throw new LatchkeyError('AUTH_CANCELLED', `Starting the MCP server ${label} was cancelled.`);
   }
   const initial = await source.fresh();
-  checkRequirements(spec, initial, providerOAuthClient);
+  // Only an MCP login reaching its own server over http sends each request through Latchkey.
+  const latchkeySends = spec.transport.kind === 'http' && session?.provider.strategy.kind === 'mcp';
+  checkRequirements(spec, initial, providerOAuthClient, latchkeySends);
 
   const events = listeners<ServerEvent>();
   if (options.onEvent) events.add(options.onEvent);

@@ -22,14 +22,23 @@ function has(
 /**
  * Checks that credentials carry everything a recipe declares it needs: the provider,
  * each credential field, each scope. Throws `MISSING_CREDENTIAL` or `INSUFFICIENT_SCOPE`
- * naming what is missing, before anything is spawned.
+ * naming what is missing, before anything is spawned. A DPoP-bound token can only be
+ * used where Latchkey sends the requests itself (`latchkeySends`): a recipe that hands
+ * the token to a server gets `MISSING_CREDENTIAL`.
  */
 export function checkRequirements(
   spec: McpServerSpec,
   credentials: Credentials,
   client: ProviderClient | undefined,
+  latchkeySends = false,
 ): void {
   const server = `The MCP server "${spec.name}" (${spec.id})`;
+  if (credentials.tokenType === 'dpop' && !latchkeySends) {
+    throw new LatchkeyError(
+      'MISSING_CREDENTIAL',
+      `${server} takes its token from Latchkey, but the login for ${credentials.account} at "${credentials.providerId}" holds a DPoP-bound token (RFC 9449), which is useless without its key, and the key never leaves Latchkey. Use a provider with dpop: 'refuse' for servers that are handed a token.`,
+    );
+  }
   if (spec.provider !== undefined && credentials.providerId !== spec.provider) {
     throw new LatchkeyError(
       'MISSING_CREDENTIAL',

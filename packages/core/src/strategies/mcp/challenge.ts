@@ -11,6 +11,12 @@ export interface BearerChallenge {
   error?: string;
 }
 
+/** The challenges of a response by scheme: `Bearer` and `DPoP` (RFC 9449 §7.1). Internal. */
+export interface ResourceChallenges {
+  readonly bearer?: BearerChallenge;
+  readonly dpop?: BearerChallenge;
+}
+
 /**
  * Parses the `WWW-Authenticate` header of a response and returns its `Bearer`
  * challenge, or `undefined` when there is none. The parsing is oauth4webapi's (RFC 9110
@@ -21,8 +27,13 @@ export interface BearerChallenge {
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 The WWW-Authenticate Response Header Field
  */
 export async function bearerChallenge(response: Response): Promise<BearerChallenge | undefined> {
+  return (await resourceChallenges(response)).bearer;
+}
+
+/** The `Bearer` and `DPoP` challenges of a response; `INVALID_CHALLENGE` when unparsable. Internal. */
+export async function resourceChallenges(response: Response): Promise<ResourceChallenges> {
   const header = response.headers.get('www-authenticate');
-  if (header === null) return undefined;
+  if (header === null) return {};
   let challenges: oauth.WWWAuthenticateChallenge[] | undefined;
   try {
     await oauth.protectedResourceRequest(
@@ -46,8 +57,15 @@ export async function bearerChallenge(response: Response): Promise<BearerChallen
     );
   }
   const bearer = challenges.find((c) => c.scheme === 'bearer');
-  if (!bearer) return undefined;
-  const p = bearer.parameters as Record<string, string | undefined>;
+  const dpop = challenges.find((c) => c.scheme === 'dpop');
+  return {
+    ...(bearer ? { bearer: challengeOf(bearer) } : {}),
+    ...(dpop ? { dpop: challengeOf(dpop) } : {}),
+  };
+}
+
+function challengeOf(challenge: oauth.WWWAuthenticateChallenge): BearerChallenge {
+  const p = challenge.parameters as Record<string, string | undefined>;
   const scope = p.scope?.split(' ').filter((s) => s !== '');
   return {
     ...(p.resource_metadata ? { resourceMetadata: p.resource_metadata } : {}),

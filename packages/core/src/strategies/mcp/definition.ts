@@ -1,10 +1,13 @@
-import { type Secret, secret } from '../../secret.js';
+import { LatchkeyError } from '../../errors.js';
+import { Secret, secret } from '../../secret.js';
 import type { RedirectOptions } from '../common-types.js';
 import { checkEndpoint, checkRedirect, fail } from '../definition-checks.js';
+import { checkDpopPolicy, type DpopPolicy } from '../oauth/dpop.js';
 import { canonicalResource } from './resource.js';
 import type {
   ClientCredentials,
   CrossAppAccess,
+  JwtBearerGrant,
   McpClientAuthMethod,
   McpStrategy,
   PreRegisteredClient,
@@ -48,6 +51,22 @@ export interface McpStrategyDefinition {
     clientSecret: string | Secret;
     authMethod?: 'client_secret_basic' | 'client_secret_post';
   };
+  /**
+   * Use the JWT bearer grant (RFC 7523 §2.1) for workload identity: `assertion` is the
+   * workload's signed JWT from its identity provider, or a function returning a fresh one
+   * (called for every token request).
+   */
+  jwtBearer?: {
+    assertion: string | Secret | (() => Promise<string | Secret> | string | Secret);
+    clientId: string;
+    clientSecret?: string | Secret;
+    authMethod?: McpClientAuthMethod;
+  };
+  /**
+   * DPoP (RFC 9449) token binding: `auto` (default) when the authorization server
+   * advertises it, `require` to refuse servers that do not, `refuse` for bearer tokens only.
+   */
+  dpop?: DpopPolicy;
 }
 
 const AUTH_METHODS: readonly string[] = ['none', 'client_secret_basic', 'client_secret_post'];
@@ -152,6 +171,59 @@ function normalizeCrossAppAccess(
   });
 }
 
+function normalizeJwtBearer(value: McpStrategyDefinition['jwtBearer']): JwtBearerGrant | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) fail('strategy.jwtBearer', 'must be an object');
+  if (typeof value.clientId !== 'string' || value.clientId === '')
+    fail('strategy.jwtBearer.clientId', 'is required');
+  const source = value.assertion;
+  if (source === undefined || source === '') fail('strategy.jwtBearer.assertion', 'is required');
+  if (typeof source !== 'function' && typeof source !== 'string' && !(source instanceof Secret))
+    fail('strategy.jwtBearer.assertion', 'must be a string, a Secret or a function');
+  const method =
+    value.authMethod ?? (value.clientSecret === undefined ? 'none' : 'client_secret_basic');
+  if (!AUTH_METHODS.includes(method)) {
+    fail(
+      'strategy.jwtBearer.authMethod',
+      'must be "none", "client_secret_basic" or "client_secret_post"',
+    );
+  }
+  if (method !== 'none' && (value.clientSecret === undefined || value.clientSecret === ''))
+    fail('strategy.jwtBearer.clientSecret', `is required with authMethod "${method}"`);
+  const assertion = async (): Promise<Secret> => {
+    let current: unknown;
+    try {
+      current = typeof source === 'function' ? await source() : source;
+    } catch (error) {
+      // The host's own error stays the cause; its message is not repeated, in case it quotes a secret.
+      throw new LatchkeyError(
+        'PROVIDER_CONFIG',
+        'strategy.jwtBearer.assertion failed to return an assertion (see the cause). Check the function that fetches the workload assertion.',
+        { cause: error },
+      );
+    }
+    // Trimmed: a token read from a file usually ends with a newline.
+    const value = (
+      current instanceof Secret ? current.reveal() : typeof current === 'string' ? current : ''
+    ).trim();
+    if (value.split('.').length !== 3) {
+      throw new LatchkeyError(
+        'PROVIDER_CONFIG',
+        'strategy.jwtBearer.assertion gave no signed JWT (a string of three dot-separated parts). Check the function that fetches the workload assertion.',
+      );
+    }
+    return secret(value);
+  };
+  return Object.freeze({
+    assertion,
+    clientId: value.clientId,
+    ...(value.clientSecret !== undefined && method !== 'none'
+      ? { clientSecret: secret(value.clientSecret) }
+      : {}),
+    authMethod: method,
+  });
+}
+
 /** Checks `mcp` strategy options and returns the strategy. */
 export function normalizeMcp(options: McpStrategyDefinition): McpStrategy {
   const { serverUrl } = options;
@@ -184,9 +256,17 @@ export function normalizeMcp(options: McpStrategyDefinition): McpStrategy {
   const client = normalizeClient(options.client);
   const clientCredentials = normalizeClientCredentials(options.clientCredentials);
   const crossAppAccess = normalizeCrossAppAccess(options.crossAppAccess, allowHttpLoopback);
+  const jwtBearer = normalizeJwtBearer(options.jwtBearer);
   if (clientCredentials && crossAppAccess) {
     fail('strategy.crossAppAccess', 'cannot be combined with clientCredentials: choose one grant');
   }
+  if (jwtBearer && (clientCredentials || crossAppAccess)) {
+    fail(
+      'strategy.jwtBearer',
+      `cannot be combined with ${clientCredentials ? 'clientCredentials' : 'crossAppAccess'}: choose one grant`,
+    );
+  }
+  const dpop = checkDpopPolicy('strategy.dpop', options.dpop, 'auto');
   return {
     kind: 'mcp',
     serverUrl: canonicalResource(serverUrl),
@@ -199,5 +279,7 @@ export function normalizeMcp(options: McpStrategyDefinition): McpStrategy {
     redirect,
     ...(clientCredentials ? { clientCredentials } : {}),
     ...(crossAppAccess ? { crossAppAccess } : {}),
+    ...(jwtBearer ? { jwtBearer } : {}),
+    dpop,
   } satisfies McpStrategy;
 }

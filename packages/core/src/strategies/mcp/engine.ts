@@ -5,6 +5,12 @@ import { signInOpener } from '../../open-url.js';
 import { Secret } from '../../secret.js';
 import type { ProviderOf } from '../common-types.js';
 import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
+import {
+  type DpopBinding,
+  dpopAlgorithmFor,
+  newDpopBinding,
+  storedDpopBinding,
+} from '../oauth/dpop.js';
 import type { FlowContext } from '../oauth/flow-context.js';
 import { runFlow } from '../oauth/run-flow.js';
 import { refreshCredentials, revokeCredentials, toCredentials } from '../oauth/token-requests.js';
@@ -19,7 +25,7 @@ import {
   fallbackAuthorizationServer,
   type ProtectedResourceMetadata,
 } from './discovery.js';
-import { runCrossAppAccess, runMachineGrant } from './machine-grants.js';
+import { runCrossAppAccess, runJwtBearer, runMachineGrant } from './machine-grants.js';
 import { probeServer } from './probe.js';
 import {
   clientAuthentication,
@@ -110,6 +116,7 @@ export function mcpEngine(
     client: ResolvedClient | ClientLike,
     scopes: readonly string[],
     resource: string,
+    dpop: DpopBinding | undefined,
   ) =>
     createOAuthContext(
       provider,
@@ -122,8 +129,18 @@ export function mcpEngine(
         redirect: strategy.redirect,
         tokenParams: { resource },
       },
-      { fetch: fetchImpl, allowHttpLoopback: strategy.allowHttpLoopback },
+      {
+        fetch: fetchImpl,
+        allowHttpLoopback: strategy.allowHttpLoopback,
+        ...(dpop ? { dpop } : {}),
+      },
     );
+
+  // A new login's DPoP key, when the policy and the authorization server call for one.
+  const bindingFor = async (as: oauth.AuthorizationServer): Promise<DpopBinding | undefined> => {
+    const algorithm = dpopAlgorithmFor(strategy.dpop, as, provider.name);
+    return algorithm ? newDpopBinding(algorithm) : undefined;
+  };
 
   const loginState = (
     client: ClientLike & { method?: ResolvedClient['method'] },
@@ -162,7 +179,7 @@ export function mcpEngine(
   // The client that obtained `current`, to refresh or revoke with it.
   const clientOf = async (state: McpLoginState): Promise<ClientLike> => {
     const { clientId, tokenEndpointAuthMethod: method } = state;
-    const machine = strategy.clientCredentials ?? strategy.crossAppAccess;
+    const machine = strategy.clientCredentials ?? strategy.crossAppAccess ?? strategy.jwtBearer;
     if (machine?.clientId === clientId) {
       return { clientId, clientAuthentication: machineAuthentication(strategy) };
     }
@@ -195,6 +212,7 @@ export function mcpEngine(
   ): Promise<OAuthContext> => {
     const state = stateOf(current);
     const { issuer, endpoints } = state;
+    const dpop = await storedDpopBinding(current, provider.name);
     if (endpoints) {
       // Kept from the sign-in, where the metadata was checked: no discovery before a refresh.
       const kept: oauth.AuthorizationServer = {
@@ -203,7 +221,7 @@ export function mcpEngine(
         token_endpoint: endpoints.token,
         ...(endpoints.revocation ? { revocation_endpoint: endpoints.revocation } : {}),
       };
-      return contextFor(kept, await clientOf(state), current.scopes, state.resource);
+      return contextFor(kept, await clientOf(state), current.scopes, state.resource, dpop);
     }
     const origin = new URL(issuer).origin;
     const discovered =
@@ -221,14 +239,18 @@ export function mcpEngine(
       );
     }
     const as = discovered ?? fallbackAuthorizationServer(origin);
-    return contextFor(as, await clientOf(state), current.scopes, state.resource);
+    return contextFor(as, await clientOf(state), current.scopes, state.resource, dpop);
   };
 
   return {
-    needsUser: strategy.clientCredentials === undefined && strategy.crossAppAccess === undefined,
+    needsUser:
+      strategy.clientCredentials === undefined &&
+      strategy.crossAppAccess === undefined &&
+      strategy.jwtBearer === undefined,
     async signIn(request) {
       const found = await discover(request.signal);
-      const machine = strategy.clientCredentials ?? strategy.crossAppAccess;
+      const dpop = await bindingFor(found.as);
+      const machine = strategy.clientCredentials ?? strategy.crossAppAccess ?? strategy.jwtBearer;
       if (machine) {
         const client: ClientLike = {
           clientId: machine.clientId,
@@ -237,7 +259,7 @@ export function mcpEngine(
         // No refresh token comes with a client credentials grant (RFC 6749 §4.4.3).
         const scopes = scopesFor(request.scopes, found, { offlineAccess: false });
         const resource = resourceOf(found);
-        const context = contextFor(found.as, client, scopes, resource);
+        const context = contextFor(found.as, client, scopes, resource, dpop);
         const token = await machineGrant(strategy, context, scopes, request.signal);
         return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
           scopes,
@@ -262,10 +284,14 @@ export function mcpEngine(
             emit: (method) =>
               options.emit({ type: 'client_registered', issuer: found.as.issuer, method }),
           });
-          return contextFor(found.as, resolved, scopes, resource);
+          return contextFor(found.as, resolved, scopes, resource, dpop);
         },
         scopes,
-        params: { resource },
+        // dpop_jkt binds the authorization code to the key as well (RFC 9449 §10).
+        params: {
+          resource,
+          ...(dpop ? { dpop_jkt: await dpop.handle.calculateThumbprint() } : {}),
+        },
         signal: request.signal,
         emit: request.emit,
         openUrl: signInOpener(interaction.openUrl),
@@ -279,7 +305,7 @@ export function mcpEngine(
     },
     async refresh(current, signal) {
       const context = await storedContext(current, signal);
-      if (strategy.clientCredentials || strategy.crossAppAccess) {
+      if (strategy.clientCredentials || strategy.crossAppAccess || strategy.jwtBearer) {
         // A machine grant has no refresh token: it simply asks again.
         const token = await machineGrant(strategy, context, current.scopes, signal);
         return toCredentials(context, token, current.account, {
@@ -302,6 +328,12 @@ function machineGrant(
   scopes: readonly string[],
   signal?: AbortSignal,
 ) {
+  const workload = strategy.jwtBearer;
+  if (workload) {
+    return workload
+      .assertion()
+      .then((assertion) => runJwtBearer(context, assertion.reveal(), scopes, signal));
+  }
   const xaa = strategy.crossAppAccess;
   if (!xaa) return runMachineGrant(context, scopes, signal);
   return runCrossAppAccess(
@@ -334,6 +366,12 @@ function requirePkce(as: oauth.AuthorizationServer): void {
 }
 
 function machineAuthentication(strategy: McpStrategy): ClientAuthentication {
+  const workload = strategy.jwtBearer;
+  if (workload) {
+    return workload.authMethod === 'none' || !workload.clientSecret
+      ? { method: 'none' }
+      : { method: workload.authMethod, clientSecret: workload.clientSecret };
+  }
   const xaa = strategy.crossAppAccess;
   if (xaa) return { method: xaa.authMethod, clientSecret: xaa.clientSecret };
   const cc = strategy.clientCredentials;

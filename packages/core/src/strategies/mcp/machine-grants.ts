@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import type { OAuthContext } from '../oauth/authorization-server.js';
+import { dpopOf, type OAuthContext } from '../oauth/authorization-server.js';
+import { withDpopNonce } from '../oauth/dpop.js';
 import { toLatchkeyError } from '../oauth/errors.js';
 import { result, type TokenResult } from '../oauth/token-requests.js';
 
@@ -15,24 +16,26 @@ export async function runMachineGrant(
   scopes: readonly string[],
   signal?: AbortSignal,
 ): Promise<TokenResult> {
-  const { options, extras } = context.tokenRequestOptions(signal);
   const params: Record<string, string> = { ...context.settings.tokenParams };
   if (scopes.length > 0) params.scope = scopes.join(' ');
-  const { additionalParameters: _unused, ...rest } = options;
   try {
-    const response = await oauth.clientCredentialsGrantRequest(
-      context.tokenAs,
-      context.client,
-      context.clientAuth,
-      params,
-      rest,
-    );
-    return result(
-      await oauth.processClientCredentialsResponse(context.tokenAs, context.client, response),
-      extras,
-    );
+    return await withDpopNonce(context.dpop, 'the client credentials grant', async () => {
+      const { options, extras } = context.tokenRequestOptions(signal);
+      const { additionalParameters: _unused, ...rest } = options;
+      const response = await oauth.clientCredentialsGrantRequest(
+        context.tokenAs,
+        context.client,
+        context.clientAuth,
+        params,
+        rest,
+      );
+      return result(
+        await oauth.processClientCredentialsResponse(context.tokenAs, context.client, response),
+        extras,
+      );
+    });
   } catch (error) {
-    throw toLatchkeyError(error, 'the client credentials grant');
+    throw toLatchkeyError(error, 'the client credentials grant', dpopOf(context));
   }
 }
 
@@ -107,24 +110,43 @@ export async function runCrossAppAccess(
   } catch (error) {
     throw toLatchkeyError(error, 'the token exchange at the identity provider');
   }
-  const { options, extras } = context.tokenRequestOptions(signal);
-  const { additionalParameters: _unused, ...rest } = options;
+  return runJwtBearer(context, assertion, scopes, signal);
+}
+
+/**
+ * The JWT bearer grant (RFC 7523 §2.1): a signed assertion is redeemed for an access
+ * token, with the context's client authentication, `scope` and `resource`. No user and
+ * no redirect; every token request needs a new assertion.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.1 Using JWTs as Authorization Grants
+ */
+export async function runJwtBearer(
+  context: OAuthContext,
+  assertion: string,
+  scopes: readonly string[],
+  signal?: AbortSignal,
+): Promise<TokenResult> {
+  const resource = context.settings.tokenParams?.resource;
   const grant: Record<string, string> = { assertion, ...(resource ? { resource } : {}) };
   if (scopes.length > 0) grant.scope = scopes.join(' ');
   try {
-    const response = await oauth.genericTokenEndpointRequest(
-      context.tokenAs,
-      context.client,
-      context.clientAuth,
-      JWT_BEARER,
-      grant,
-      rest,
-    );
-    return result(
-      await oauth.processGenericTokenEndpointResponse(context.tokenAs, context.client, response),
-      extras,
-    );
+    return await withDpopNonce(context.dpop, 'the JWT bearer grant', async () => {
+      const { options, extras } = context.tokenRequestOptions(signal);
+      const { additionalParameters: _unused, ...rest } = options;
+      const response = await oauth.genericTokenEndpointRequest(
+        context.tokenAs,
+        context.client,
+        context.clientAuth,
+        JWT_BEARER,
+        grant,
+        rest,
+      );
+      return result(
+        await oauth.processGenericTokenEndpointResponse(context.tokenAs, context.client, response),
+        extras,
+      );
+    });
   } catch (error) {
-    throw toLatchkeyError(error, 'the JWT bearer grant');
+    throw toLatchkeyError(error, 'the JWT bearer grant', dpopOf(context));
   }
 }

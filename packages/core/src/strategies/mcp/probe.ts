@@ -1,5 +1,5 @@
 import { toLatchkeyError } from '../oauth/errors.js';
-import { type BearerChallenge, bearerChallenge } from './challenge.js';
+import { type BearerChallenge, resourceChallenges } from './challenge.js';
 import type { DiscoveryHttp } from './discovery.js';
 
 const PROBE_BODY = JSON.stringify({
@@ -15,8 +15,8 @@ const PROBE_BODY = JSON.stringify({
 
 /**
  * Sends an MCP `initialize` request without credentials to learn how the server wants
- * to be authorized: the `Bearer` challenge of its `401`, or `undefined` when it answers
- * without one. A session the server opened anyway is closed again.
+ * to be authorized: the `Bearer` challenge of its `401` (or its `DPoP` challenge, from a
+ * server that takes only DPoP-bound tokens), or `undefined` when it answers without one. A session the server opened anyway is closed again.
  *
  * @see https://modelcontextprotocol.io/specification/draft/basic/authorization#authorization-server-location
  */
@@ -48,5 +48,6 @@ export async function probeServer(
       .catch(() => {});
   }
   if (response.status !== 401 && response.status !== 403) return undefined;
-  return bearerChallenge(response);
+  const challenges = await resourceChallenges(response);
+  return challenges.bearer ?? challenges.dpop;
 }

@@ -1,5 +1,6 @@
 import type { Secret } from '../../secret.js';
 import type { RedirectOptions } from '../common-types.js';
+import type { DpopPolicy } from '../oauth/dpop.js';
 
 /** Token endpoint authentication methods an MCP client may use (RFC 8414 names). */
 export type McpClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -53,6 +54,22 @@ export interface CrossAppAccess {
 }
 
 /**
+ * The JWT bearer grant for workload identity (RFC 7523 §2.1): a workload's signed
+ * assertion, from its own identity provider, is redeemed for tokens. No user is involved;
+ * every token request (the first and each renewal) gets a fresh assertion.
+ */
+export interface JwtBearerGrant {
+  /** Returns a fresh signed assertion (a JWT). */
+  readonly assertion: () => Promise<Secret>;
+  /** The client id at the authorization server. */
+  readonly clientId: string;
+  /** The client secret there, for a confidential client. */
+  readonly clientSecret?: Secret;
+  /** How the client authenticates there: `none` without a secret, else `client_secret_basic` unless set. */
+  readonly authMethod: McpClientAuthMethod;
+}
+
+/**
  * The `mcp` strategy: the MCP specification's authorization for a remote MCP server
  * (protected resource discovery, authorization server discovery, client registration,
  * PKCE with resource indicators, step-up).
@@ -81,4 +98,12 @@ export interface McpStrategy {
   readonly clientCredentials?: ClientCredentials;
   /** Use cross-app access instead of a user sign-in. */
   readonly crossAppAccess?: CrossAppAccess;
+  /** Use the JWT bearer grant (workload identity) instead of a user sign-in. */
+  readonly jwtBearer?: JwtBearerGrant;
+  /**
+   * DPoP (RFC 9449): `auto` (the default) binds the tokens to a key of the login's own
+   * when the authorization server advertises it; `require` refuses servers that do not;
+   * `refuse` always uses bearer tokens.
+   */
+  readonly dpop: DpopPolicy;
 }

@@ -3,6 +3,7 @@ import { LatchkeyError } from '../../errors.js';
 import type { JsonObject } from '../../store/types.js';
 import { endpointProblem, isInsecureLoopback } from '../../util/url.js';
 import type { ProviderOf, RedirectOptions, StrategyBase } from '../common-types.js';
+import type { DpopBinding } from './dpop.js';
 import { isIssuerMismatch, toLatchkeyError } from './errors.js';
 import type {
   ClientAuthentication,
@@ -77,6 +78,25 @@ export interface OAuthContext {
   tokenRequestOptions(signal?: AbortSignal): {
     options: oauth.TokenEndpointRequestOptions;
     extras: TokenResponseExtras;
+  };
+  /**
+   * The DPoP key token requests prove possession of (RFC 9449), when the login is bound.
+   * @internal
+   */
+  readonly dpop?: DpopBinding;
+  /**
+   * The same context, with token requests bound to `binding`.
+   * @internal
+   */
+  withDpop(binding: DpopBinding): OAuthContext;
+}
+
+/** What an error message needs to know of a context's DPoP: proof sent, DPoP offered. */
+export function dpopOf(context: OAuthContext): { sent: boolean; offered: boolean } {
+  const offered = context.as.dpop_signing_alg_values_supported;
+  return {
+    sent: context.dpop !== undefined,
+    offered: Array.isArray(offered) && offered.length > 0,
   };
 }
 
@@ -235,6 +255,8 @@ export interface ContextOptions {
   fetch: typeof fetch;
   /** Whether plain http is allowed on loopback hosts (development). */
   allowHttpLoopback: boolean;
+  /** The DPoP key token requests prove possession of. */
+  dpop?: DpopBinding;
 }
 
 /**
@@ -293,6 +315,7 @@ export function createOAuthContext(
         ...requestOptions(tokenAs.token_endpoint, signal),
         [oauth.customFetch]: tokenFetch,
         ...(settings.tokenParams ? { additionalParameters: { ...settings.tokenParams } } : {}),
+        ...(options.dpop ? { DPoP: options.dpop.handle } : {}),
       },
       extras,
     };
@@ -308,5 +331,8 @@ export function createOAuthContext(
     fetch: fetchImpl,
     requestOptions,
     tokenRequestOptions,
+    ...(options.dpop ? { dpop: options.dpop } : {}),
+    withDpop: (binding) =>
+      createOAuthContext(provider, as, settings, { ...options, dpop: binding }),
   };
 }

@@ -3,6 +3,7 @@ import type { JsonObject } from '../../store/types.js';
 import type { RedirectOptions } from '../common-types.js';
 import { checkEndpoint, checkFunction, checkRedirect, fail } from '../definition-checks.js';
 import { RESERVED_AUTHORIZATION_PARAMS } from './authorization-request.js';
+import { checkDpopPolicy, type DpopPolicy } from './dpop.js';
 import type {
   AuthorizationParamsContext,
   ClientAuthentication,
@@ -41,6 +42,12 @@ export interface OAuthStrategyDefinition {
   mapTokenResponse?: (body: JsonObject, status: number) => MappedTokenResponse;
   /** A fixed redirect port and path, for services that need an exact registered URI. */
   redirect?: Partial<RedirectOptions>;
+  /**
+   * DPoP (RFC 9449) token binding: `refuse` (default), `auto` when the authorization
+   * server advertises it, or `require`. A DPoP-bound token cannot be handed to an MCP
+   * server in its environment or files; use it where Latchkey sends the requests.
+   */
+  dpop?: DpopPolicy;
 }
 
 /** Checks an `oauth` strategy definition and fills in its defaults. */
@@ -157,6 +164,7 @@ export function normalizeOAuth(def: OAuthStrategyDefinition): OAuthStrategy {
   checkFunction('strategy.mapTokenResponse', def.mapTokenResponse);
 
   const redirect = checkRedirect('strategy.redirect', def.redirect);
+  const dpop = checkDpopPolicy('strategy.dpop', def.dpop, 'refuse');
 
   return {
     kind: 'oauth',
@@ -171,6 +179,7 @@ export function normalizeOAuth(def: OAuthStrategyDefinition): OAuthStrategy {
     ...(authorizationParams ? { authorizationParams } : {}),
     ...(def.mapTokenResponse ? { mapTokenResponse: def.mapTokenResponse } : {}),
     redirect,
+    dpop,
   } satisfies OAuthStrategy;
 }
 

@@ -68,7 +68,8 @@ export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
       return { token: result(body, extras), context };
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError) {
-        if (error.error === 'authorization_pending') continue;
+        // The next poll carries the nonce the server just handed out (RFC 9449 §8).
+        if (error.error === 'authorization_pending' || oauth.isDPoPNonceError(error)) continue;
         if (error.error === 'slow_down') {
           interval += 5000;
           continue;

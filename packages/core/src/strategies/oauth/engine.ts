@@ -2,6 +2,7 @@ import { signInOpener } from '../../open-url.js';
 import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
+import { dpopAlgorithmFor, newDpopBinding, storedDpopBinding } from './dpop.js';
 import type { FlowContext } from './flow-context.js';
 import { runFlow } from './run-flow.js';
 import { credentialsForNewLogin, refreshCredentials, revokeCredentials } from './token-requests.js';
@@ -32,18 +33,24 @@ export function oauthEngine(
   return {
     needsUser: true,
     async signIn(request) {
-      const ctx = await context(request.signal);
+      const discovered = await context(request.signal);
+      // Each login gets a DPoP key of its own, when the policy and the server call for one.
+      const algorithm = dpopAlgorithmFor(strategy.dpop, discovered.as, provider.name);
+      const dpop = algorithm ? await newDpopBinding(algorithm) : undefined;
+      const ctx = dpop ? discovered.withDpop(dpop) : discovered;
       const { interaction } = request;
       const flow: FlowContext = {
         redirect: strategy.redirect,
         contextFor: async () => ctx,
         scopes: request.scopes,
-        params:
-          strategy.authorizationParams?.({
+        params: {
+          ...strategy.authorizationParams?.({
             hasRefreshToken: request.previous?.refreshToken !== undefined,
             ...(interaction.account !== undefined ? { account: interaction.account } : {}),
             scopes: request.scopes,
-          }) ?? {},
+          }),
+          ...(dpop ? { dpop_jkt: await dpop.handle.calculateThumbprint() } : {}),
+        },
         signal: request.signal,
         emit: request.emit,
         openUrl: signInOpener(interaction.openUrl),
@@ -52,7 +59,9 @@ export function oauthEngine(
       return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
     },
     async refresh(current, signal) {
-      return refreshCredentials(await context(signal), current, signal);
+      const ctx = await context(signal);
+      const dpop = await storedDpopBinding(current, provider.name);
+      return refreshCredentials(dpop ? ctx.withDpop(dpop) : ctx, current, signal);
     },
     async revoke(current, signal) {
       return revokeCredentials(await context(signal), current, signal);

@@ -24,20 +24,37 @@ function describe(error: string, description: string | undefined): string {
 
 /**
  * Turns an error thrown while talking to an authorization server into a
- * `LatchkeyError` with a stable code. `step` names what was being done, for the message.
+ * `LatchkeyError` with a stable code. `step` names what was being done, for the message;
+ * `dpop` says whether the request carried a DPoP proof and whether the server offers DPoP.
  */
-export function toLatchkeyError(error: unknown, step: string): LatchkeyError {
+export function toLatchkeyError(
+  error: unknown,
+  step: string,
+  dpop: { sent: boolean; offered: boolean } = { sent: false, offered: false },
+): LatchkeyError {
   if (error instanceof LatchkeyError) return error;
   const cause = safeCause(error);
   if (error instanceof oauth.ResponseBodyError) {
     const detail = describe(error.error, error.error_description);
     if (error.error === 'invalid_grant') {
+      // Some servers (oidc-provider among them) answer a missing DPoP proof this way.
+      const hint =
+        dpop.offered && !dpop.sent
+          ? " The server offers DPoP and may require it: if so, set the provider's dpop option to 'auto'."
+          : '';
       return new LatchkeyError(
         'INVALID_GRANT',
-        `The authorization server rejected the grant during ${step} (${detail}).`,
+        `The authorization server rejected the grant during ${step} (${detail}).${hint}`,
         {
           cause,
         },
+      );
+    }
+    if (error.error === 'invalid_dpop_proof' && !dpop.sent) {
+      return new LatchkeyError(
+        'DPOP_REQUIRED',
+        `The authorization server requires DPoP-bound tokens during ${step} (${detail}), and this provider does not use DPoP with it. Set the provider's dpop option to 'auto' or 'require'.`,
+        { cause },
       );
     }
     if (error.error === 'access_denied') {

@@ -3,7 +3,8 @@ import { type Credentials, type EngineState, freezeCredentials } from '../../cre
 import { LatchkeyError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import type { AuthorizationRequest } from './authorization-request.js';
-import type { OAuthContext, TokenResponseExtras } from './authorization-server.js';
+import { dpopOf, type OAuthContext, type TokenResponseExtras } from './authorization-server.js';
+import { withDpopNonce } from './dpop.js';
 import { toLatchkeyError } from './errors.js';
 import { fetchUserinfo, identifyAccount } from './identify.js';
 
@@ -33,25 +34,27 @@ export async function exchangeAuthorizationCode(
   callbackParams: URLSearchParams,
   signal?: AbortSignal,
 ): Promise<TokenResult> {
-  const { options, extras } = context.tokenRequestOptions(signal);
   try {
-    const response = await oauth.authorizationCodeGrantRequest(
-      context.tokenAs,
-      context.client,
-      context.clientAuth,
-      callbackParams,
-      request.redirectUri,
-      request.codeVerifier.reveal(),
-      options,
-    );
-    const body = await oauth.processAuthorizationCodeResponse(
-      context.tokenAs,
-      context.client,
-      response,
-    );
-    return result(body, extras);
+    return await withDpopNonce(context.dpop, 'the code exchange', async () => {
+      const { options, extras } = context.tokenRequestOptions(signal);
+      const response = await oauth.authorizationCodeGrantRequest(
+        context.tokenAs,
+        context.client,
+        context.clientAuth,
+        callbackParams,
+        request.redirectUri,
+        request.codeVerifier.reveal(),
+        options,
+      );
+      const body = await oauth.processAuthorizationCodeResponse(
+        context.tokenAs,
+        context.client,
+        response,
+      );
+      return result(body, extras);
+    });
   } catch (error) {
-    throw toLatchkeyError(error, 'the code exchange');
+    throw toLatchkeyError(error, 'the code exchange', dpopOf(context));
   }
 }
 
@@ -98,14 +101,18 @@ export function toCredentials(
   const previous = base.previous;
   const refreshToken = r.refresh_token ? new Secret(r.refresh_token) : previous?.refreshToken;
   const idToken = r.id_token ? new Secret(r.id_token) : previous?.idToken;
+  // A DPoP-bound token (token_type DPoP) keeps the key it is bound to; a bearer one has none.
+  const dpopKey =
+    r.token_type.toLowerCase() === 'dpop' ? (context.dpop?.key ?? previous?.dpopKey) : undefined;
   const engine = base.engine ?? previous?.engine;
   return freezeCredentials({
     providerId: context.provider.id,
     account,
-    tokenType: r.token_type,
+    tokenType: r.token_type.toLowerCase(),
     accessToken: new Secret(r.access_token),
     ...(refreshToken ? { refreshToken } : {}),
     ...(idToken ? { idToken } : {}),
+    ...(dpopKey ? { dpopKey } : {}),
     ...(typeof r.expires_in === 'number'
       ? { expiresAt: token.receivedAt + r.expires_in * 1000 }
       : {}),
@@ -166,21 +173,29 @@ export async function refreshCredentials(
       `The login for ${current.account} at ${context.provider.name} has expired and cannot be refreshed (the service issued no refresh token). Sign in again.`,
     );
   }
-  const { options, extras } = context.tokenRequestOptions(signal);
-  let body: oauth.TokenEndpointResponse;
+  const refreshToken = current.refreshToken.reveal();
+  let token: TokenResult;
   try {
-    const response = await oauth.refreshTokenGrantRequest(
-      context.tokenAs,
-      context.client,
-      context.clientAuth,
-      current.refreshToken.reveal(),
-      options,
-    );
-    body = await oauth.processRefreshTokenResponse(context.tokenAs, context.client, response);
+    token = await withDpopNonce(context.dpop, 'the token refresh', async () => {
+      const { options, extras } = context.tokenRequestOptions(signal);
+      const response = await oauth.refreshTokenGrantRequest(
+        context.tokenAs,
+        context.client,
+        context.clientAuth,
+        refreshToken,
+        options,
+      );
+      const body = await oauth.processRefreshTokenResponse(
+        context.tokenAs,
+        context.client,
+        response,
+      );
+      return result(body, extras);
+    });
   } catch (error) {
-    throw toLatchkeyError(error, 'the token refresh');
+    throw toLatchkeyError(error, 'the token refresh', dpopOf(context));
   }
-  return toCredentials(context, result(body, extras), current.account, {
+  return toCredentials(context, token, current.account, {
     scopes: current.scopes,
     previous: current,
   });

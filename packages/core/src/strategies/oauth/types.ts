@@ -1,6 +1,7 @@
 import type { Secret } from '../../secret.js';
 import type { JsonObject } from '../../store/types.js';
 import type { RedirectOptions } from '../common-types.js';
+import type { DpopPolicy } from './dpop.js';
 
 /** Static OAuth endpoints, used instead of (or on top of) discovered metadata. */
 export interface OAuthEndpoints {
@@ -82,4 +83,11 @@ export interface OAuthStrategy {
   readonly mapTokenResponse?: (body: JsonObject, status: number) => MappedTokenResponse;
   /** The redirect listener's port and path. */
   readonly redirect: Readonly<RedirectOptions>;
+  /**
+   * DPoP (RFC 9449) token binding: `refuse` (the default) for bearer tokens, which
+   * recipes can hand to servers; `auto` when the authorization server advertises it;
+   * `require` to refuse servers that do not. Bound tokens work only where Latchkey makes
+   * the requests itself.
+   */
+  readonly dpop: DpopPolicy;
 }
