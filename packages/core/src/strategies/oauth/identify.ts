@@ -3,6 +3,7 @@ import { LatchkeyError } from '../../errors.js';
 import type { JsonObject } from '../../store/types.js';
 import type { AccountIdentity, IdentifyContext } from '../common-types.js';
 import type { OAuthContext } from './authorization-server.js';
+import { withDpopNonce } from './dpop.js';
 import { toLatchkeyError } from './errors.js';
 
 /** Calls the userinfo endpoint with an access token (OpenID Connect Core §5.3). */
@@ -19,19 +20,20 @@ export async function fetchUserinfo(
     );
   }
   try {
-    const response = await oauth.userInfoRequest(
-      context.as,
-      context.client,
-      accessToken,
-      context.requestOptions(endpoint, signal),
-    );
-    const body = await oauth.processUserInfoResponse(
-      context.as,
-      context.client,
-      oauth.skipSubjectCheck,
-      response,
-    );
-    return JSON.parse(JSON.stringify(body)) as JsonObject;
+    // A DPoP-bound token goes with a proof of its key (RFC 9449 §7).
+    return await withDpopNonce(context.dpop, 'the userinfo request', async () => {
+      const response = await oauth.userInfoRequest(context.as, context.client, accessToken, {
+        ...context.requestOptions(endpoint, signal),
+        ...(context.dpop ? { DPoP: context.dpop.handle } : {}),
+      });
+      const body = await oauth.processUserInfoResponse(
+        context.as,
+        context.client,
+        oauth.skipSubjectCheck,
+        response,
+      );
+      return JSON.parse(JSON.stringify(body)) as JsonObject;
+    });
   } catch (error) {
     throw toLatchkeyError(error, 'the userinfo request');
   }
