@@ -190,6 +190,43 @@ describe('DPoP for MCP logins', () => {
     ]);
   });
 
+  it('sends a fresh proof once when the MCP server refuses one as replayed', async () => {
+    const session = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store: fileStore({ directory: dir }),
+      interactive: false,
+    });
+    // Plays an attacker's replay: the proof of the first POST is sent again with a later one.
+    let first: string | undefined;
+    let replayed = 0;
+    const replaying: typeof fetch = async (input, init) => {
+      const headers = new Headers(init?.headers);
+      const proof = headers.get('dpop');
+      if (proof && init?.method === 'POST') {
+        if (first === undefined) first = proof;
+        else if (replayed === 0 && String(init.body).includes('tools/call')) {
+          headers.set('dpop', first);
+          replayed += 1;
+        }
+      }
+      return fetch(input, { ...init, headers });
+    };
+    const server = await launchServer(remoteServer(mcp.url), session, { fetch: replaying });
+    launched.push(server);
+    mcp.clearRequests();
+    expect(text(await server.client.callTool({ name: 'read-thing' }))).toMatch(/^read-thing done/);
+    expect(replayed).toBe(1);
+    // The transport's GET for a stream (405 here) is not part of the call.
+    const calls = mcp.requests().filter((r) => r.method === 'POST');
+    expect(calls.map((r) => [r.status, r.dpopRefusal])).toEqual([
+      [401, 'invalid_dpop_proof'],
+      [200, undefined],
+    ]);
+    // A fresh proof, not a new token: nothing was asked of the authorization server.
+    const [refused, accepted] = calls;
+    expect(accepted?.token).toBe(refused?.token);
+    expect(accepted?.dpopJti).not.toBe(refused?.dpopJti);
+  });
+
   it('retries the token endpoint once on use_dpop_nonce, and stops when it asks again', async () => {
     const session = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
       store: fileStore({ directory: dir }),

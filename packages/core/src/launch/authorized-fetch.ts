@@ -37,8 +37,9 @@ function sameIssuer(a: string, b: unknown): boolean {
 /**
  * Sends a request with a DPoP-bound token: `Authorization: DPoP`, and a proof of the key
  * for this method and URL (with `ath`, and the server's nonce once it sent one), made by
- * oauth4webapi. A `use_dpop_nonce` answer is retried once with the new nonce when the
- * body can be sent again; any other challenge is returned as the response it is.
+ * oauth4webapi. A `use_dpop_nonce` or `invalid_dpop_proof` answer is retried once, with
+ * the new nonce and a fresh proof, when the body can be sent again; any other challenge
+ * is returned as the response it is.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 Protected Resource Access
  */
@@ -78,13 +79,22 @@ async function sendWithDpop(
       );
     } catch (error) {
       if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
-      if (attempt === 0 && replayable(init) && oauth.isDPoPNonceError(error)) {
+      // A new nonce, or a proof the server would not take (seen before, clock skew):
+      // one more try with a fresh proof, which a refresh of the token would not help.
+      if (attempt === 0 && replayable(init) && (oauth.isDPoPNonceError(error) || badProof(error))) {
         await error.response.body?.cancel();
         continue;
       }
       return error.response;
     }
   }
+}
+
+/** Whether a challenge refuses the proof itself (`invalid_dpop_proof`), not the token. */
+function badProof(error: oauth.WWWAuthenticateChallengeError): boolean {
+  return error.cause.some(
+    (c) => c.scheme === 'dpop' && c.parameters.error === 'invalid_dpop_proof',
+  );
 }
 
 /** `DPOP_REQUIRED` for a server that challenges only with `DPoP` a login that has no key. */
