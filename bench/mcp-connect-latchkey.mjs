@@ -5,7 +5,8 @@
 // answer, the number of tools, and when the token held at the end expires.
 import { report, settle, unattendedUser } from './mcp-connect-user.mjs';
 
-const [scenario, mcpUrl, storePath] = process.argv.slice(2);
+// An optional fourth argument sets the provider's dpop option (auto, require, refuse).
+const [scenario, mcpUrl, storePath, dpop] = process.argv.slice(2);
 
 await report(async () => {
   const [core, { launchServer }] = await Promise.all([
@@ -15,7 +16,7 @@ await report(async () => {
   let outcome;
   const t0 = performance.now();
   const session = await core.authenticate(
-    core.mcpAuthProvider(mcpUrl, { allowHttpLoopback: true }),
+    core.mcpAuthProvider(mcpUrl, { allowHttpLoopback: true, ...(dpop ? { dpop } : {}) }),
     {
       store: core.fileStore({ directory: storePath }),
       timeoutMs: 20_000,

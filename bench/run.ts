@@ -5,7 +5,7 @@ import { freshConcurrent } from './fresh-concurrent.js';
 import { freshCrossProcess } from './fresh-cross-process.js';
 import { freshHot } from './fresh-hot.js';
 import { launchServerBench } from './launch-server.js';
-import { mcpConnect } from './mcp-connect.js';
+import { mcpConnect, mcpConnectDpop } from './mcp-connect.js';
 
 const started = performance.now();
 await freshHot();
@@ -15,4 +15,5 @@ await coldImport();
 await browserExtract();
 await launchServerBench();
 await mcpConnect();
+await mcpConnectDpop();
 console.log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

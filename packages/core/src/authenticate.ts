@@ -10,7 +10,7 @@ import type { OpenUrl } from './open-url.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
-import { accountName, adoptEarlierNames, findStored } from './stored-logins.js';
+import { accountName, adoptEarlierNames, findStored, markMovedLogins } from './stored-logins.js';
 import type { BrowserDriver } from './strategies/browser-driver.js';
 import {
   type EventPayload,
@@ -154,6 +154,11 @@ export async function authenticate(
       timeoutMs,
       signal,
     });
+    // Logins at authorization servers the MCP server no longer names are kept apart,
+    // before the login lock is released, so no other caller finds two current ones.
+    if (credentials.engine?.kind === 'mcp') {
+      await markMovedLogins(store, provider, credentials.engine.issuer, { timeoutMs, signal });
+    }
     report({ type: 'login_completed', account: credentials.account, scopes: credentials.scopes });
     return credentials;
   };

@@ -116,25 +116,13 @@ export function createSession(init: SessionInit): Session {
 
   /**
    * Puts the login under `oldKey` out of the way of `next`: an MCP login of another
-   * authorization server is marked as moved and kept; any other is deleted.
+   * authorization server stays (the sign-in marked it as moved); any other is deleted.
    */
   const setAside = async (oldKey: string, previous: Credentials, next: Credentials) => {
     const before = previous.engine;
     const after = next.engine;
-    if (before?.kind !== 'mcp' || after?.kind !== 'mcp' || before.issuer === after.issuer) {
-      await store.delete(oldKey);
-      return;
-    }
-    await store.lock(oldKey, async () => {
-      const record = await store.get(oldKey);
-      if (!record) return;
-      const stored = credentialsFromRecord(oldKey, record);
-      if (stored.engine?.kind !== 'mcp' || stored.engine.issuer !== before.issuer) return;
-      await store.set(
-        oldKey,
-        credentialsToRecord({ ...stored, engine: { ...stored.engine, movedTo: after.issuer } }),
-      );
-    });
+    if (before?.kind === 'mcp' && after?.kind === 'mcp' && before.issuer !== after.issuer) return;
+    await store.delete(oldKey);
   };
   let key = init.key;
   // A token that lives shorter than twice the skew is refreshed at half its lifetime,

@@ -121,3 +121,41 @@ async function earlierName(
   const name = mcpAccountName(login.engine.issuer);
   return name && name !== login.account ? { login, name } : undefined;
 }
+
+/**
+ * Marks every stored MCP login of `provider` from another authorization server than
+ * `issuer` as moved there (`engine.movedTo`), each under its own lock: the server now
+ * names `issuer`, so those logins are kept apart and never reused without an account.
+ * Called right after a sign-in at `issuer`, under the provider's login lock.
+ */
+export async function markMovedLogins(
+  store: CredentialStore,
+  provider: AuthProvider,
+  issuer: string,
+  lock: { timeoutMs: number; signal?: AbortSignal },
+): Promise<void> {
+  if (provider.strategy.kind !== 'mcp') return;
+  for (const key of await store.list(providerPrefix(provider.id))) {
+    await store.lock(
+      key,
+      async () => {
+        const record = await store.get(key);
+        if (!record) return;
+        let login: Credentials;
+        try {
+          login = credentialsFromRecord(key, record);
+        } catch {
+          // An unreadable record is reported (STORE_CORRUPT) where it is used, and left as it is.
+          return;
+        }
+        const state = login.engine;
+        if (state?.kind !== 'mcp' || state.issuer === issuer || state.movedTo !== undefined) return;
+        await store.set(
+          key,
+          credentialsToRecord({ ...login, engine: { ...state, movedTo: issuer } }),
+        );
+      },
+      lock,
+    );
+  }
+}

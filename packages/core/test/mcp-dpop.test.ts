@@ -1,10 +1,12 @@
 // DPoP (RFC 9449) for MCP logins, against real servers: oidc-provider with its DPoP
 // feature as the authorization server, and the testkit's MCP server checking every
 // proof (signature, htm, htu, ath, jti, nonce, cnf.jkt).
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { inspect, promisify } from 'node:util';
 import {
   type McpAuthServer,
   startMcpAuthServer,
@@ -27,6 +29,10 @@ import { launchServer } from '../src/sdk-v1.js';
 import { launchServer as launchServerV2 } from '../src/sdk-v2.js';
 import type { JsonObject } from '../src/store/types.js';
 import { canaryWatch, unattendedUser } from './helpers.js';
+import { tsxLoader } from './launch-helpers.js';
+
+const run = promisify(execFile);
+const dpopChild = fileURLToPath(new URL('./fixtures/dpop-child.ts', import.meta.url));
 
 const started: { close(): Promise<void> }[] = [];
 const launched: { close(): Promise<void> }[] = [];
@@ -171,6 +177,34 @@ describe('DPoP for MCP logins', () => {
     const requests = mcp.requests().filter((r) => r.path === '/mcp' && r.status === 200);
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.every((r) => r.scheme === 'DPoP' && r.dpopJkt === jkt)).toBe(true);
+  });
+
+  it('refreshes and calls from a new process, with the key read from the store', async () => {
+    as.clearRequests();
+    mcp.clearRequests();
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', tsxLoader, dpopChild, mcp.url, dir],
+      {
+        timeout: 60_000,
+      },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toEqual({
+      tokenType: 'dpop',
+      tools: 2,
+    });
+    const refresh = as
+      .requests()
+      .filter((r) => r.grantType === 'refresh_token' && r.status === 200);
+    const signIn = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store: fileStore({ directory: dir }),
+      interactive: false,
+    });
+    const jkt = mcp.requests().find((r) => r.status === 200)?.dpopJkt;
+    expect(refresh).toHaveLength(1);
+    expect(refresh[0]?.dpop?.jkt).toBe(jkt);
+    expect(signIn.current().tokenType).toBe('dpop');
+    expect(mcp.requests().every((r) => r.scheme === 'DPoP' && r.dpopJkt === jkt)).toBe(true);
   });
 
   it('sends a request again once when the MCP server hands out a new nonce', async () => {
@@ -421,5 +455,88 @@ describe('DPoP policies', () => {
     const error = await launchServer(stdio, session).catch((e: unknown) => e);
     expect(isLatchkeyError(error, 'MISSING_CREDENTIAL')).toBe(true);
     expect((error as Error).message).toContain('DPoP-bound token');
+  });
+});
+
+describe('DPoP at the edges', () => {
+  it('binds a new login when a stored bearer login meets a server that now takes only DPoP', async () => {
+    const { mcp } = await servers({ dpop: {} }, { dpop: 'require' });
+    const store = memoryStore();
+    // A bearer login, as a release without DPoP (or a refuse policy) stored it.
+    await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true, dpop: 'refuse' }), {
+      store,
+      openUrl: unattendedUser().openUrl,
+      timeoutMs: 20_000,
+    });
+    const user = unattendedUser();
+    const session = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store,
+      openUrl: user.openUrl,
+      timeoutMs: 20_000,
+    });
+    expect(session.current().tokenType).toBe('bearer');
+    const server = await launchServer(remoteServer(mcp.url), session);
+    launched.push(server);
+    expect(text(await server.client.callTool({ name: 'read-thing' }))).toMatch(/^read-thing done/);
+    expect(user.opened).toHaveLength(1);
+    expect(session.current().tokenType).toBe('dpop');
+  });
+
+  it('follows a same-origin 307 with a proof for the new URL', async () => {
+    const redirecting = {
+      fallback: (
+        req: import('node:http').IncomingMessage,
+        res: import('node:http').ServerResponse,
+      ) => {
+        if (!req.url?.startsWith('/old-mcp')) return false;
+        req.resume();
+        res.writeHead(307, { location: '/mcp' }).end();
+        return true;
+      },
+    };
+    const { mcp } = await servers({ dpop: {} }, { dpop: 'require', ...redirecting });
+    const session = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store: memoryStore(),
+      openUrl: unattendedUser().openUrl,
+      timeoutMs: 20_000,
+    });
+    mcp.clearRequests();
+    const server = await launchServer(remoteServer(`${mcp.origin}/old-mcp`), session);
+    launched.push(server);
+    expect(text(await server.client.callTool({ name: 'read-thing' }))).toMatch(/^read-thing done/);
+    const posts = mcp.requests().filter((r) => r.method === 'POST');
+    expect(posts[0]).toMatchObject({ path: '/old-mcp', status: 307 });
+    expect(posts[1]).toMatchObject({ path: '/mcp', status: 200, scheme: 'DPoP' });
+    expect(posts.some((r) => r.path === '/mcp' && r.dpopRefusal === 'invalid_dpop_proof')).toBe(
+      false,
+    );
+  });
+
+  it('still revokes a DPoP login whose key is lost', async () => {
+    const { as, mcp } = await servers({ dpop: {} }, { dpop: 'accept' });
+    const store = memoryStore();
+    const session = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store,
+      openUrl: unattendedUser().openUrl,
+      timeoutMs: 20_000,
+    });
+    const [key] = await store.list('credentials/');
+    const { dpopKey: _dropped, ...withoutKey } = (await store.get(key as string)) as JsonObject;
+    await store.set(key as string, withoutKey);
+    const again = await authenticate(mcpAuthProvider(mcp.url, { allowHttpLoopback: true }), {
+      store,
+      interactive: false,
+    });
+    expect(again.current().dpopKey).toBeUndefined();
+    as.clearRequests();
+    expect(await again.logout()).toEqual({ revoked: true });
+    expect(
+      as
+        .requests()
+        .filter((r) => r.endpoint === 'revocation')
+        .map((r) => r.status),
+    ).toEqual([200]);
+    expect(await store.list('credentials/')).toEqual([]);
+    expect(session.current().tokenType).toBe('dpop');
   });
 });

@@ -39,7 +39,8 @@ function sameIssuer(a: string, b: unknown): boolean {
  * for this method and URL (with `ath`, and the server's nonce once it sent one), made by
  * oauth4webapi. A `use_dpop_nonce` or `invalid_dpop_proof` answer is retried once, with
  * the new nonce and a fresh proof, when the body can be sent again; any other challenge
- * is returned as the response it is.
+ * is returned as the response it is. Same-origin 307 and 308 redirects are followed
+ * (at most three), each with a proof for its own URL.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 Protected Resource Access
  */
@@ -50,7 +51,7 @@ async function sendWithDpop(
   credentials: Credentials,
   binding: DpopBinding,
 ): Promise<Response> {
-  const url = new URL(input instanceof Request ? input.url : String(input));
+  let url = new URL(input instanceof Request ? input.url : String(input));
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
   const headers = new Headers(input instanceof Request ? input.headers : undefined);
   new Headers(init?.headers).forEach((value, name) => {
@@ -61,9 +62,12 @@ async function sendWithDpop(
   const body = (init?.body ?? null) as oauth.ProtectedResourceRequestBody;
   const via = (href: string, options: oauth.CustomFetchOptions<string, unknown>) =>
     base(href, { ...init, ...(options as RequestInit) });
-  for (let attempt = 0; ; attempt += 1) {
+  let retried = false;
+  let hops = 0;
+  for (;;) {
+    let response: Response;
     try {
-      return await oauth.protectedResourceRequest(
+      response = await oauth.protectedResourceRequest(
         credentials.accessToken.reveal(),
         method,
         url,
@@ -81,12 +85,31 @@ async function sendWithDpop(
       if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error;
       // A new nonce, or a proof the server would not take (seen before, clock skew):
       // one more try with a fresh proof, which a refresh of the token would not help.
-      if (attempt === 0 && replayable(init) && (oauth.isDPoPNonceError(error) || badProof(error))) {
+      if (!retried && replayable(init) && (oauth.isDPoPNonceError(error) || badProof(error))) {
+        retried = true;
         await error.response.body?.cancel();
         continue;
       }
       return error.response;
     }
+    // oauth4webapi does not follow redirects; a proof names one URL, so a same-origin
+    // 307/308 (a trailing slash, say) is followed here with a proof for the new URL.
+    const location = response.headers.get('location');
+    if (
+      (response.status === 307 || response.status === 308) &&
+      location !== null &&
+      hops < MAX_REDIRECTS &&
+      replayable(init)
+    ) {
+      const next = new URL(location, url);
+      if (next.origin === url.origin) {
+        hops += 1;
+        await response.body?.cancel();
+        url = next;
+        continue;
+      }
+    }
+    return response;
   }
 }
 
@@ -97,17 +120,23 @@ function badProof(error: oauth.WWWAuthenticateChallengeError): boolean {
   );
 }
 
-/** `DPOP_REQUIRED` for a server that challenges only with `DPoP` a login that has no key. */
-function dpopRequired(session: Session, challenges: ResourceChallenges): LatchkeyError | undefined {
-  if (!challenges.dpop || challenges.bearer) return undefined;
-  const policy = (session.provider.strategy as { dpop?: string }).dpop;
+/** Whether a server challenges only with `DPoP` (RFC 9449 §7.1). */
+function dpopOnly(challenges: ResourceChallenges): boolean {
+  return challenges.dpop !== undefined && challenges.bearer === undefined;
+}
+
+/** `DPOP_REQUIRED` for a server that takes only DPoP-bound tokens, when the login has none. */
+function dpopRequired(session: Session, refusedByPolicy: boolean): LatchkeyError {
   return new LatchkeyError(
     'DPOP_REQUIRED',
-    policy === 'refuse'
+    refusedByPolicy
       ? `The MCP server accepts only DPoP-bound tokens, and the ${session.provider.name} provider refuses DPoP. Set its dpop option to 'auto'.`
-      : `The MCP server accepts only DPoP-bound tokens, and its authorization server issued a bearer token (it does not offer DPoP). The server and its authorization server disagree; report it to their operator.`,
+      : `The MCP server accepts only DPoP-bound tokens, and its authorization server issued a bearer token again after a new sign-in (it does not offer DPoP). The server and its authorization server disagree; report it to their operator.`,
   );
 }
+
+/** Redirects followed for one request with a DPoP proof. */
+const MAX_REDIRECTS = 3;
 
 function replayable(init: RequestInit | undefined): boolean {
   const body = init?.body;
@@ -209,10 +238,16 @@ export function authorizedFetch(
     for (let turn = 0; turn <= maxStepUps + 1; turn += 1) {
       if (response.status === 401) {
         const challenges = await resourceChallenges(response);
-        const refused = credentials.dpopKey ? undefined : dpopRequired(session, challenges);
-        if (refused) {
+        if (!credentials.dpopKey && dpopOnly(challenges)) {
+          // A bearer login (stored before the server turned DPoP on, say) meets a server
+          // that takes only DPoP: a new sign-in binds one, unless the provider refuses.
           await response.body?.cancel();
-          throw refused;
+          const refusedByPolicy = (strategy as { dpop?: string }).dpop === 'refuse';
+          if (refusedByPolicy || renewed) throw dpopRequired(session, refusedByPolicy);
+          renewed = true;
+          credentials = await session.reauthenticate();
+          response = await send(input, init, credentials);
+          continue;
         }
         if (renewed) {
           await response.body?.cancel();

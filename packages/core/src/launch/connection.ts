@@ -26,6 +26,8 @@ export interface ConnectOptions {
   label: string;
   masker: Masker;
   startTimeoutMs: number;
+  /** What `connect()` may wait for the handshake (the start's budget, less an era probe's). */
+  handshakeTimeoutMs: number;
   closeTimeoutMs: number;
   /** Aborts the start; its reason is thrown as is when it is a `LatchkeyError`. */
   signal: AbortSignal;
@@ -178,7 +180,10 @@ export async function connectStdio(
   };
 
   try {
-    await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
+    await client.connect(transport, {
+      timeout: options.handshakeTimeoutMs,
+      signal: options.signal,
+    });
   } catch (error) {
     await stop();
     if (options.signal.aborted) throw cancelled(options.signal, label);
@@ -199,7 +204,7 @@ export async function connectStdio(
     if (timedOut) {
       throw new LatchkeyError(
         'SERVER_SPAWN_FAILED',
-        `The MCP server ${label} did not answer initialize within ${Math.round(options.startTimeoutMs / 1000)} s, so it was stopped.${stderrBlock(await stderrTail())}`,
+        `The MCP server ${label} did not answer ${options.sdk.handshake} within ${Math.round(options.startTimeoutMs / 1000)} s, so it was stopped.${stderrBlock(await stderrTail())}`,
       );
     }
     throw new LatchkeyError(
@@ -256,14 +261,20 @@ export async function connectHttp(
   };
   try {
     try {
-      await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
+      await client.connect(transport, {
+        timeout: options.handshakeTimeoutMs,
+        signal: options.signal,
+      });
     } catch (error) {
       if (!sdk.isOlderTransportAnswer(error) || options.signal.aborted) throw error;
       const SSEClientTransport = await sdk.sse();
       state.release();
       transport = new SSEClientTransport(url, { fetch: options.fetch });
       state = track(options, transport);
-      await client.connect(transport, { timeout: options.startTimeoutMs, signal: options.signal });
+      await client.connect(transport, {
+        timeout: options.handshakeTimeoutMs,
+        signal: options.signal,
+      });
     }
   } catch (error) {
     await stop();

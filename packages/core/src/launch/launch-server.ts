@@ -146,11 +146,12 @@ export async function launchWith<C extends object>(
   const emit = events.emit;
   const transport = spec.transport;
   const masker = createMasker();
-  const client = await sdk.client(
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const { client, handshakeTimeoutMs } = await sdk.client(
     options.clientInfo ?? { name: 'latchkey', version: '0.0.0' },
     options.clientOptions,
+    startTimeoutMs,
   );
-  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   const dir: LaunchDir | undefined =
     transport.kind === 'stdio'
@@ -184,6 +185,7 @@ export async function launchWith<C extends object>(
       const common = {
         sdk,
         client,
+        handshakeTimeoutMs,
         label,
         masker,
         startTimeoutMs,

@@ -38,12 +38,14 @@ let httpErrors: HttpModule['StreamableHTTPError'] | undefined;
 /** `@modelcontextprotocol/sdk` (1.x): protocol 2025-11-25 and older, `initialize` only. Internal. */
 export const sdkV1: McpSdk = {
   packageName: PACKAGE,
-  async client(info, options) {
+  handshake: 'initialize',
+  async client(info, options, startTimeoutMs) {
     errors = await loadClient();
-    return new errors.Client(
+    const client = new errors.Client(
       info as ConstructorParameters<ClientModule['Client']>[0],
       options as ConstructorParameters<ClientModule['Client']>[1],
     );
+    return { client, handshakeTimeoutMs: startTimeoutMs };
   },
   async stdio() {
     return (await loadStdio()).StdioClientTransport;

@@ -27,13 +27,25 @@ type Options = NonNullable<ConstructorParameters<ClientModule['Client']>[1]>;
  */
 export const sdkV2: McpSdk = {
   packageName: PACKAGE,
-  async client(info, options) {
+  handshake: 'server/discover or initialize',
+  async client(info, options, startTimeoutMs) {
     module = await loadClient();
     const given = (options ?? {}) as Options;
-    return new module.Client(info as ConstructorParameters<ClientModule['Client']>[0], {
+    // One budget for the start: half for the era probe, the rest for the handshake after
+    // it, so a server that never answers is stopped after startTimeoutMs, not twice that.
+    const probeMs = Math.ceil(startTimeoutMs / 2);
+    const client = new module.Client(info as ConstructorParameters<ClientModule['Client']>[0], {
       ...given,
-      versionNegotiation: given.versionNegotiation ?? { mode: 'auto' },
+      versionNegotiation: given.versionNegotiation ?? {
+        mode: 'auto',
+        probe: { timeoutMs: probeMs },
+      },
     });
+    return {
+      client,
+      handshakeTimeoutMs:
+        given.versionNegotiation === undefined ? startTimeoutMs - probeMs : startTimeoutMs,
+    };
   },
   async stdio() {
     return (await loadStdio()).StdioClientTransport;

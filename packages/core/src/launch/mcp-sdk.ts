@@ -11,8 +11,18 @@ import { LatchkeyError } from '../errors.js';
 export interface McpSdk {
   /** The npm package, for messages (`@modelcontextprotocol/sdk`, `@modelcontextprotocol/client`). */
   readonly packageName: string;
-  /** Makes a `Client`, not connected. */
-  client(info: ClientInfo, options: object | undefined): Promise<SdkClient>;
+  /**
+   * Makes a `Client`, not connected, for a start that may take `startTimeoutMs` in all;
+   * `handshakeTimeoutMs` is what its `connect()` may wait for the handshake itself (the
+   * rest goes to an era probe before it, if any).
+   */
+  client(
+    info: ClientInfo,
+    options: object | undefined,
+    startTimeoutMs: number,
+  ): Promise<{ client: SdkClient; handshakeTimeoutMs: number }>;
+  /** The handshake's name, for messages. */
+  readonly handshake: string;
   /** The stdio transport class. */
   stdio(): Promise<new (params: StdioParams) => SdkStdioTransport>;
   /** The Streamable HTTP transport class. */

@@ -209,10 +209,14 @@ export function mcpEngine(
   const storedContext = async (
     current: Credentials,
     signal?: AbortSignal,
+    purpose: 'refresh' | 'revoke' = 'refresh',
   ): Promise<OAuthContext> => {
     const state = stateOf(current);
     const { issuer, endpoints } = state;
-    const dpop = await storedDpopBinding(current, provider.name);
+    // Revocation needs no proof (RFC 9449 covers token requests and resource access), so a
+    // login whose key is lost can still be revoked.
+    const dpop =
+      purpose === 'refresh' ? await storedDpopBinding(current, provider.name) : undefined;
     if (endpoints) {
       // Kept from the sign-in, where the metadata was checked: no discovery before a refresh.
       const kept: oauth.AuthorizationServer = {
@@ -316,7 +320,7 @@ export function mcpEngine(
       return refreshCredentials(context, current, signal);
     },
     async revoke(current, signal) {
-      return revokeCredentials(await storedContext(current, signal), current, signal);
+      return revokeCredentials(await storedContext(current, signal, 'revoke'), current, signal);
     },
   };
 }
@@ -330,9 +334,7 @@ function machineGrant(
 ) {
   const workload = strategy.jwtBearer;
   if (workload) {
-    return workload
-      .assertion()
-      .then((assertion) => runJwtBearer(context, assertion.reveal(), scopes, signal));
+    return runJwtBearer(context, async () => (await workload.assertion()).reveal(), scopes, signal);
   }
   const xaa = strategy.crossAppAccess;
   if (!xaa) return runMachineGrant(context, scopes, signal);

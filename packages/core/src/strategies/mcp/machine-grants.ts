@@ -110,7 +110,8 @@ export async function runCrossAppAccess(
   } catch (error) {
     throw toLatchkeyError(error, 'the token exchange at the identity provider');
   }
-  return runJwtBearer(context, assertion, scopes, signal);
+  // The ID-JAG is redeemed once; a retry for a DPoP nonce sends the same one.
+  return runJwtBearer(context, async () => assertion, scopes, signal);
 }
 
 /**
@@ -122,15 +123,19 @@ export async function runCrossAppAccess(
  */
 export async function runJwtBearer(
   context: OAuthContext,
-  assertion: string,
+  assertion: () => Promise<string>,
   scopes: readonly string[],
   signal?: AbortSignal,
 ): Promise<TokenResult> {
   const resource = context.settings.tokenParams?.resource;
-  const grant: Record<string, string> = { assertion, ...(resource ? { resource } : {}) };
-  if (scopes.length > 0) grant.scope = scopes.join(' ');
   try {
     return await withDpopNonce(context.dpop, 'the JWT bearer grant', async () => {
+      // Each attempt asks for its assertion: a server may have spent the last one.
+      const grant: Record<string, string> = {
+        assertion: await assertion(),
+        ...(resource ? { resource } : {}),
+      };
+      if (scopes.length > 0) grant.scope = scopes.join(' ');
       const { options, extras } = context.tokenRequestOptions(signal);
       const { additionalParameters: _unused, ...rest } = options;
       const response = await oauth.genericTokenEndpointRequest(

@@ -304,9 +304,14 @@ export function createOAuthContext(
           Object.assign(extras.secrets, mapped.secrets);
           Object.assign(extras.metadata, mapped.metadata);
           const isError = typeof mapped.body.error === 'string';
+          // The server's headers stay (DPoP-Nonce, WWW-Authenticate); only the body changes.
+          const headers = new Headers(response.headers);
+          headers.set('content-type', 'application/json');
+          headers.delete('content-length');
+          headers.delete('content-encoding');
           return new Response(JSON.stringify(mapped.body), {
             status: isError ? Math.max(response.status, 400) : response.status,
-            headers: { 'content-type': 'application/json' },
+            headers,
           });
         }
       : fetchImpl;

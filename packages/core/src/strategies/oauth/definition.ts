@@ -165,6 +165,10 @@ export function normalizeOAuth(def: OAuthStrategyDefinition): OAuthStrategy {
 
   const redirect = checkRedirect('strategy.redirect', def.redirect);
   const dpop = checkDpopPolicy('strategy.dpop', def.dpop, 'refuse');
+  if (dpop !== 'refuse' && tokenExchange) {
+    // A proof names the URL it is sent to: one made for the proxy is refused by the server.
+    fail('strategy.dpop', `cannot be "${dpop}" with a tokenExchange proxy; use "refuse"`);
+  }
 
   return {
     kind: 'oauth',

@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../../errors.js';
 import { sleep } from '../../util/abort.js';
+import { dpopOf } from './authorization-server.js';
 import { toLatchkeyError } from './errors.js';
 import type { FlowContext, FlowResult } from './flow-context.js';
 import { result } from './token-requests.js';
@@ -52,9 +53,11 @@ export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
     expiresAt,
   });
   let interval = Math.max(1, device.interval ?? 5) * 1000;
+  // A nonce answer (RFC 9449 §8) is retried at once with the new nonce, once in a row.
+  let nonceRetry = false;
   // Bounded by the code's lifetime and by the flow's signal.
   while (Date.now() < expiresAt) {
-    await sleep(interval, signal);
+    if (!nonceRetry) await sleep(interval, signal);
     const { options, extras } = context.tokenRequestOptions(signal);
     try {
       const response = await oauth.deviceCodeGrantRequest(
@@ -67,16 +70,26 @@ export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
       const body = await oauth.processDeviceCodeResponse(context.tokenAs, context.client, response);
       return { token: result(body, extras), context };
     } catch (error) {
+      if (oauth.isDPoPNonceError(error)) {
+        if (nonceRetry) {
+          throw new LatchkeyError(
+            'TOKEN_REQUEST_FAILED',
+            'The authorization server asked for a new DPoP nonce again, right after handing one out, during the device code grant. Latchkey stopped instead of looping; the server is misconfigured.',
+          );
+        }
+        nonceRetry = true;
+        continue;
+      }
+      nonceRetry = false;
       if (error instanceof oauth.ResponseBodyError) {
-        // The next poll carries the nonce the server just handed out (RFC 9449 §8).
-        if (error.error === 'authorization_pending' || oauth.isDPoPNonceError(error)) continue;
+        if (error.error === 'authorization_pending') continue;
         if (error.error === 'slow_down') {
           interval += 5000;
           continue;
         }
         if (error.error === 'expired_token') break;
       }
-      throw toLatchkeyError(error, 'the device code grant');
+      throw toLatchkeyError(error, 'the device code grant', dpopOf(context));
     }
   }
   throw new LatchkeyError(
