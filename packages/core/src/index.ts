@@ -116,6 +116,7 @@ export type { McpStrategyDefinition } from './strategies/mcp/definition.js';
 export type {
   ClientCredentials,
   CrossAppAccess,
+  JwtBearerGrant,
   McpClientAuthMethod,
   McpStrategy,
   PreRegisteredClient,
@@ -125,6 +126,7 @@ export {
   mcpAuthProvider,
 } from './strategies/mcp-auth-provider.js';
 export type { OAuthStrategyDefinition } from './strategies/oauth/definition.js';
+export type { DpopPolicy } from './strategies/oauth/dpop.js';
 export type {
   AuthorizationParamsContext,
   ClientAuthentication,
