@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   type BrowserDriver,
   type BrowserOpenRequest,
@@ -141,6 +142,12 @@ export function puppeteerDriver(options: PuppeteerDriverOptions = {}): BrowserDr
       return resources.context.newPage();
     }
     const executablePath = options.executablePath ?? findBrowser();
+    if (options.executablePath !== undefined && !existsSync(options.executablePath)) {
+      throw new LatchkeyError(
+        'BROWSER_NOT_FOUND',
+        `No browser is at ${options.executablePath}, the executablePath given to puppeteerDriver(). Point it to a Chrome, Chromium, Edge or Brave executable, or leave it out to let Latchkey look in the usual places.`,
+      );
+    }
     resources.profile =
       options.profile === 'persistent'
         ? {
@@ -175,7 +182,7 @@ export function puppeteerDriver(options: PuppeteerDriverOptions = {}): BrowserDr
         !process.env.DISPLAY &&
         !process.env.WAYLAND_DISPLAY;
       throw failure(
-        `The browser at ${executablePath} could not be started.${noDisplay ? ' This machine has no display (DISPLAY is not set): sign in on a desktop, or pass headless: true for automation.' : ''}${options.profile === 'persistent' ? ' If another sign-in window uses the same profile, close it first.' : ''} Check that it runs on this machine, or point LATCHKEY_CHROME_PATH to another one.`,
+        `The browser at ${executablePath} could not be started.${noDisplay ? ' This machine has no display (DISPLAY is not set): sign in on a desktop, or pass headless: true for automation.' : ''}${options.profile === 'persistent' ? ' If another sign-in window uses the same profile, close it first.' : ''} Check that it runs on this machine, or ${options.executablePath !== undefined ? 'pass another executablePath' : 'point LATCHKEY_CHROME_PATH to another one'}.`,
         error,
       );
     }

@@ -155,6 +155,43 @@ describe('puppeteerDriver failures', () => {
     expect(check()).toEqual([]);
   });
 
+  it('executablePath that does not exist: BROWSER_NOT_FOUND naming the path and the option, not an environment variable', async () => {
+    const app = await startFakeWebApp();
+    const missing = join(dir, 'no-such-chrome');
+    const check = temporaryProfilesCheck();
+    try {
+      const error = await authenticate(fakeChatProvider(app), {
+        store: memoryStore(),
+        browser: puppeteerDriver({ headless: true, executablePath: missing }),
+      }).catch((e: unknown) => e);
+      expect(isLatchkeyError(error, 'BROWSER_NOT_FOUND')).toBe(true);
+      expect((error as Error).message).toContain(missing);
+      expect((error as Error).message).toContain('executablePath');
+      expect((error as Error).message).not.toContain('LATCHKEY_CHROME_PATH');
+    } finally {
+      await app.close();
+    }
+    expect(check()).toEqual([]);
+  });
+
+  it('a broken browser given by executablePath: the advice names the option', async () => {
+    const app = await startFakeWebApp();
+    const fake = join(dir, 'broken-chrome-2');
+    await writeFile(fake, '#!/bin/sh\nexit 3\n');
+    await chmod(fake, 0o755);
+    try {
+      const error = await authenticate(fakeChatProvider(app), {
+        store: memoryStore(),
+        browser: puppeteerDriver({ headless: true, executablePath: fake, launchTimeoutMs: 5000 }),
+      }).catch((e: unknown) => e);
+      expect(isLatchkeyError(error, 'BROWSER_LAUNCH_FAILED')).toBe(true);
+      expect((error as Error).message).toContain('pass another executablePath');
+      expect((error as Error).message).not.toContain('LATCHKEY_CHROME_PATH');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('rejects options that cannot work together', () => {
     expect(() =>
       puppeteerDriver({ browserURL: 'http://127.0.0.1:9222', profile: 'persistent' }),

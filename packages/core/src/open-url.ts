@@ -46,9 +46,11 @@ export function signInOpener(openUrl: OpenUrl | undefined): (url: string) => Pro
       await open(url);
     } catch (error) {
       if (error instanceof LatchkeyError) throw error;
-      throw new LatchkeyError('OPEN_URL_FAILED', 'The browser could not be opened for sign-in.', {
-        cause: error instanceof Error ? new Error(error.message) : undefined,
-      });
+      throw new LatchkeyError(
+        'OPEN_URL_FAILED',
+        'The browser could not be opened for sign-in (the openUrl function failed). Fix it, or sign in without a browser on this machine: flow "device" (a code to enter on another device) or flow "paste" (the user pastes back the address the sign-in ends at).',
+        { cause: error instanceof Error ? new Error(error.message) : undefined },
+      );
     }
   };
 }

@@ -84,6 +84,22 @@ describe('broken authorization server responses', () => {
       options({ store: memoryStore(), openUrl: unattendedUser().openUrl }),
     ).catch((e: unknown) => e);
     expect(isLatchkeyError(error, 'NETWORK_ERROR')).toBe(true);
+    // The message names the host it could not reach.
+    expect((error as Error).message).toContain(new URL(issuer).host);
+  });
+
+  it('a rejected client secret (401 invalid_client) -> TOKEN_REQUEST_FAILED with the server error and the setting to check', async () => {
+    const error = await authenticate(
+      testProvider(server, {
+        clientId: server.clients.basic.clientId,
+        clientSecret: 'not-the-secret',
+      }),
+      options({ store: memoryStore(), openUrl: unattendedUser().openUrl }),
+    ).catch((e: unknown) => e);
+    expect(isLatchkeyError(error, 'TOKEN_REQUEST_FAILED'), String(error)).toBe(true);
+    expect((error as Error).message).toContain('HTTP 401, invalid_client');
+    expect((error as Error).message).toContain('clientSecret');
+    expect((error as Error).message).not.toContain('not-the-secret');
   });
 });
 
@@ -228,13 +244,15 @@ describe('hostile callbacks during a real sign-in', () => {
     expect(isLatchkeyError(error, 'AUTH_CANCELLED')).toBe(true);
   });
 
-  it('reports a browser that cannot be opened as OPEN_URL_FAILED', async () => {
+  it('reports a browser that cannot be opened as OPEN_URL_FAILED, suggesting the device and paste flows', async () => {
     const error = await signInError({
       openUrl: () => {
         throw new Error('no display');
       },
     });
     expect(error.code).toBe('OPEN_URL_FAILED');
+    expect(error.message).toContain('flow "device"');
+    expect(error.message).toContain('flow "paste"');
   });
 
   it('fails with LOGIN_REQUIRED instead of opening a browser when not interactive', async () => {

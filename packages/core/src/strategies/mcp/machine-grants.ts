@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { dpopOf, type OAuthContext } from '../oauth/authorization-server.js';
 import { withDpopNonce } from '../oauth/dpop.js';
-import { toLatchkeyError } from '../oauth/errors.js';
+import { toLatchkeyError, withErrorBody } from '../oauth/errors.js';
 import { result, type TokenResult } from '../oauth/token-requests.js';
 
 /**
@@ -35,7 +35,11 @@ export async function runMachineGrant(
       );
     });
   } catch (error) {
-    throw toLatchkeyError(error, 'the client credentials grant', dpopOf(context));
+    throw toLatchkeyError(
+      await withErrorBody(error),
+      'the client credentials grant',
+      dpopOf(context),
+    );
   }
 }
 
@@ -108,7 +112,10 @@ export async function runCrossAppAccess(
     }
     assertion = body.access_token;
   } catch (error) {
-    throw toLatchkeyError(error, 'the token exchange at the identity provider');
+    throw toLatchkeyError(
+      await withErrorBody(error),
+      'the token exchange at the identity provider',
+    );
   }
   // The ID-JAG is redeemed once; a retry for a DPoP nonce sends the same one.
   return runJwtBearer(context, async () => assertion, scopes, signal);
@@ -152,6 +159,6 @@ export async function runJwtBearer(
       );
     });
   } catch (error) {
-    throw toLatchkeyError(error, 'the JWT bearer grant', dpopOf(context));
+    throw toLatchkeyError(await withErrorBody(error), 'the JWT bearer grant', dpopOf(context));
   }
 }

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../../errors.js';
 import { sleep } from '../../util/abort.js';
 import { dpopOf } from './authorization-server.js';
-import { toLatchkeyError } from './errors.js';
+import { toLatchkeyError, withErrorBody } from './errors.js';
 import type { FlowContext, FlowResult } from './flow-context.js';
 import { result } from './token-requests.js';
 
@@ -40,7 +40,7 @@ export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
       response,
     );
   } catch (error) {
-    throw toLatchkeyError(error, 'the device authorization request');
+    throw toLatchkeyError(await withErrorBody(error), 'the device authorization request');
   }
   const expiresAt = Date.now() + device.expires_in * 1000;
   flow.emit({
@@ -89,7 +89,7 @@ export async function runDeviceFlow(flow: FlowContext): Promise<FlowResult> {
         }
         if (error.error === 'expired_token') break;
       }
-      throw toLatchkeyError(error, 'the device code grant', dpopOf(context));
+      throw toLatchkeyError(await withErrorBody(error), 'the device code grant', dpopOf(context));
     }
   }
   throw new LatchkeyError(

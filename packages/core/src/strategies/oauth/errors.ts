@@ -18,6 +18,42 @@ function safeCause(error: unknown): Error | undefined {
   return cause;
 }
 
+/**
+ * Reads the OAuth error body (`error`, `error_description`) of a response that also
+ * carried a `WWW-Authenticate` challenge, such as a token endpoint's `401
+ * invalid_client`, so {@link toLatchkeyError} can quote the server's words. Any other
+ * error is returned as it is.
+ */
+export async function withErrorBody(error: unknown): Promise<unknown> {
+  if (!(error instanceof oauth.WWWAuthenticateChallengeError)) return error;
+  try {
+    const body = (await error.response.clone().json()) as Record<string, unknown>;
+    if (typeof body.error === 'string') {
+      Object.assign(error, {
+        oauthError: body.error,
+        ...(typeof body.error_description === 'string'
+          ? { oauthDescription: body.error_description }
+          : {}),
+      });
+    }
+  } catch {
+    // No JSON body: the challenge alone says what happened.
+  }
+  return error;
+}
+
+/** The host:port a network error could not reach, when Node says. */
+function unreachable(error: TypeError): string | undefined {
+  const cause = (error as { cause?: unknown }).cause as
+    | { hostname?: unknown; address?: unknown; port?: unknown }
+    | undefined;
+  if (typeof cause?.hostname === 'string') return cause.hostname;
+  if (typeof cause?.address === 'string') {
+    return typeof cause.port === 'number' ? `${cause.address}:${cause.port}` : cause.address;
+  }
+  return undefined;
+}
+
 function describe(error: string, description: string | undefined): string {
   return description ? `${error}: ${description.slice(0, 300)}` : error;
 }
@@ -68,6 +104,22 @@ export function toLatchkeyError(
       { cause },
     );
   }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    const read = error as { oauthError?: string; oauthDescription?: string };
+    const challenge = error.cause.find((c) => typeof c.parameters.error === 'string');
+    const code = read.oauthError ?? challenge?.parameters.error;
+    const detail = code
+      ? describe(code, read.oauthDescription ?? challenge?.parameters.error_description)
+      : `a ${error.cause.map((c) => c.scheme).join(', ')} challenge`;
+    const clientRefused =
+      code === 'invalid_client' ||
+      (code === undefined && error.cause.some((c) => c.scheme === 'basic'));
+    return new LatchkeyError(
+      'TOKEN_REQUEST_FAILED',
+      `The authorization server refused ${step} (HTTP ${error.status}, ${detail}).${clientRefused ? " It did not accept the client: check the provider's clientId, clientSecret and clientAuthentication (or the token-exchange proxy that adds the secret)." : ''}`,
+      { cause },
+    );
+  }
   if (error instanceof oauth.AuthorizationResponseError) {
     return new LatchkeyError(
       'AUTH_DENIED',
@@ -99,9 +151,10 @@ export function toLatchkeyError(
       `${error.message} ${String((error as { cause?: unknown }).cause)}`,
     )
   ) {
+    const host = unreachable(error);
     return new LatchkeyError(
       'NETWORK_ERROR',
-      `Could not reach the authorization server during ${step}. Check the network connection and try again.`,
+      `Could not reach ${host ? `${host} (the authorization server)` : 'the authorization server'} during ${step}. Check the network connection and that the address is right, then try again.`,
       { cause },
     );
   }

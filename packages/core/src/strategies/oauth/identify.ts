@@ -4,7 +4,7 @@ import type { JsonObject } from '../../store/types.js';
 import type { AccountIdentity, IdentifyContext } from '../common-types.js';
 import type { OAuthContext } from './authorization-server.js';
 import { withDpopNonce } from './dpop.js';
-import { toLatchkeyError } from './errors.js';
+import { toLatchkeyError, withErrorBody } from './errors.js';
 
 /** Calls the userinfo endpoint with an access token (OpenID Connect Core §5.3). */
 export async function fetchUserinfo(
@@ -35,7 +35,7 @@ export async function fetchUserinfo(
       return JSON.parse(JSON.stringify(body)) as JsonObject;
     });
   } catch (error) {
-    throw toLatchkeyError(error, 'the userinfo request');
+    throw toLatchkeyError(await withErrorBody(error), 'the userinfo request');
   }
 }
 

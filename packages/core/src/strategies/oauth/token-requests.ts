@@ -5,7 +5,7 @@ import { Secret } from '../../secret.js';
 import type { AuthorizationRequest } from './authorization-request.js';
 import { dpopOf, type OAuthContext, type TokenResponseExtras } from './authorization-server.js';
 import { withDpopNonce } from './dpop.js';
-import { toLatchkeyError } from './errors.js';
+import { toLatchkeyError, withErrorBody } from './errors.js';
 import { fetchUserinfo, identifyAccount } from './identify.js';
 
 /** A processed token endpoint response, before it is tied to an account. */
@@ -54,7 +54,7 @@ export async function exchangeAuthorizationCode(
       return result(body, extras);
     });
   } catch (error) {
-    throw toLatchkeyError(error, 'the code exchange', dpopOf(context));
+    throw toLatchkeyError(await withErrorBody(error), 'the code exchange', dpopOf(context));
   }
 }
 
@@ -193,7 +193,7 @@ export async function refreshCredentials(
       return result(body, extras);
     });
   } catch (error) {
-    throw toLatchkeyError(error, 'the token refresh', dpopOf(context));
+    throw toLatchkeyError(await withErrorBody(error), 'the token refresh', dpopOf(context));
   }
   return toCredentials(context, token, current.account, {
     scopes: current.scopes,
@@ -233,6 +233,6 @@ export async function revokeCredentials(
     await oauth.processRevocationResponse(response);
     return true;
   } catch (error) {
-    throw toLatchkeyError(error, 'the revocation');
+    throw toLatchkeyError(await withErrorBody(error), 'the revocation');
   }
 }
