@@ -41,7 +41,8 @@ export interface LaunchedServer extends LaunchHandle {
  * Starts an MCP server with credentials injected the way its recipe says, connects a
  * `Client` of `@modelcontextprotocol/sdk` to it (stdio, or Streamable HTTP with a
  * fallback to HTTP+SSE), and keeps the credentials fresh under the recipe's refresh
- * policy until `close()`. Checks the recipe's needs before spawning anything
+ * policy until `close()`. A recipe that declares no credentials (and no provider) can be
+ * launched without any. Checks the recipe's needs before spawning anything
  * (`MISSING_CREDENTIAL`, `INSUFFICIENT_SCOPE`); fails with `SERVER_SPAWN_FAILED` or
  * `SERVER_EXITED` when the server cannot start, and with `SDK_NOT_INSTALLED` when the
  * app has no `@modelcontextprotocol/sdk`.
@@ -51,7 +52,7 @@ export interface LaunchedServer extends LaunchHandle {
  */
 export function launchServer(
   spec: McpServerSpec,
-  sessionOrCredentials: Session | Credentials,
+  sessionOrCredentials?: Session | Credentials,
   options: LaunchServerOptions = {},
 ): Promise<LaunchedServer> {
   return launchWith<Client>(sdkV1, spec, sessionOrCredentials, options);

@@ -47,7 +47,8 @@ export interface LaunchedServer extends LaunchHandle {
  * Starts an MCP server with credentials injected the way its recipe says, connects a
  * `Client` of `@modelcontextprotocol/client` to it (stdio, or Streamable HTTP with a
  * fallback to HTTP+SSE), negotiating the protocol era, and keeps the credentials fresh
- * under the recipe's refresh policy until `close()`. Checks the recipe's needs before
+ * under the recipe's refresh policy until `close()`. A recipe that declares no
+ * credentials (and no provider) can be launched without any. Checks the recipe's needs before
  * spawning anything (`MISSING_CREDENTIAL`, `INSUFFICIENT_SCOPE`); fails with
  * `SERVER_SPAWN_FAILED` or `SERVER_EXITED` when the server cannot start, and with
  * `SDK_NOT_INSTALLED` when the app has no `@modelcontextprotocol/client`.
@@ -58,7 +59,7 @@ export interface LaunchedServer extends LaunchHandle {
  */
 export function launchServer(
   spec: McpServerSpec,
-  sessionOrCredentials: Session | Credentials,
+  sessionOrCredentials?: Session | Credentials,
   options: LaunchServerOptions = {},
 ): Promise<LaunchedServer> {
   return launchWith<Client>(sdkV2, spec, sessionOrCredentials, options);

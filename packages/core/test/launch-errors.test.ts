@@ -209,6 +209,45 @@ describe('launchServer failures', () => {
     expect(error.message).toContain('"../escape"');
   });
 
+  it('a credential in the arguments, where every user of the machine can read it: SERVER_CONFIG before spawning', async () => {
+    const token = canaryToken('argv');
+    const error = await failure(
+      neverSpawned({
+        credentials: ['accessToken'],
+        inject: (c) => ({ args: ['--token', c.accessToken.reveal()] }),
+      }),
+      plainCredentials(token),
+    );
+    expect(isLatchkeyError(error, 'SERVER_CONFIG')).toBe(true);
+    expect(error.message).toContain('args[1]');
+    expect(error.message).toContain('pass it in env, or write it to a file');
+    expect(error.message).not.toContain(token);
+    // A token inside a longer argument counts too.
+    const embedded = await failure(
+      neverSpawned({ inject: (c) => ({ args: [`--token=${c.accessToken.reveal()}`] }) }),
+      plainCredentials(token),
+    );
+    expect(isLatchkeyError(embedded, 'SERVER_CONFIG')).toBe(true);
+    expect(embedded.message).toContain('args[0]');
+  });
+
+  it('a server that needs no credentials launches without any; one that needs some says what', async () => {
+    const needsNothing = defineServer({
+      id: 'needs-nothing',
+      transport: fixtureRecipe().transport,
+    });
+    const server = await launchServer(needsNothing, undefined, { tmpDir: tmp.dir });
+    try {
+      expect((await server.client.listTools()).tools.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+    const needsToken = await failure(fixtureRecipe(), undefined);
+    expect(isLatchkeyError(needsToken, 'MISSING_CREDENTIAL')).toBe(true);
+    expect(needsToken.message).toContain('"accessToken"');
+    expect(needsToken.message).toContain('launched without credentials');
+  });
+
   it('misuse throws TypeError', async () => {
     const creds = { ...plainCredentials('x'), accessToken: 'plain string' };
     await expect(

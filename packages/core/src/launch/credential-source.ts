@@ -77,6 +77,23 @@ export function heldCredentials(input: Credentials): HeldCredentials {
 }
 
 /** What a launch works from: the session as it is, or the host's plain credentials held. Internal. */
+/**
+ * What a server that needs no credentials is launched with: nothing secret, no account.
+ * Its recipe may declare no credential fields and no provider (`checkRequirements`).
+ */
+export function noCredentials(): Credentials {
+  return freezeCredentials({
+    providerId: '',
+    account: '',
+    tokenType: 'none',
+    accessToken: new Secret(''),
+    scopes: [],
+    secrets: {},
+    metadata: {},
+    obtainedAt: Date.now(),
+  });
+}
+
 export interface LaunchInput {
   /** The session, when the host passed one. */
   readonly session?: Session;
@@ -84,22 +101,27 @@ export interface LaunchInput {
   readonly held?: HeldCredentials;
   /** Either of the two. */
   readonly source: CredentialSource;
+  /** Whether the host passed no credentials at all (a server that needs none). */
+  readonly none: boolean;
   /** The OAuth client recipes see: the host's `client` option, else the session's provider's. */
   readonly client?: ProviderClient;
 }
 
 /** Sorts what the host passed to `launchServer()` or `spawnDescription()`. */
 export function launchInput(
-  input: Session | Credentials,
+  input: Session | Credentials | undefined,
   client: { clientId: string; clientSecret?: string | Secret } | undefined,
 ): LaunchInput {
   const session = isSession(input) ? input : undefined;
-  const held = session ? undefined : heldCredentials(input as Credentials);
+  const held = session
+    ? undefined
+    : heldCredentials((input as Credentials | undefined) ?? noCredentials());
   const chosen = client ? checkClient(client) : providerClient(session?.provider);
   return {
     ...(session ? { session } : {}),
     ...(held ? { held } : {}),
     source: (session ?? held) as CredentialSource,
+    none: input === undefined,
     ...(chosen ? { client: chosen } : {}),
   };
 }

@@ -142,6 +142,20 @@ export function resolveInjection(
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
     bad(spec.id, 'args', 'it must be an array of strings (pass secrets through env or files)');
   }
+  // Every user of the machine can read a process's arguments (ps, /proc/<pid>/cmdline).
+  const exposed = args.findIndex((arg) =>
+    secrets.some((s) => {
+      const value = s.reveal();
+      return value.length >= 8 && arg.includes(value);
+    }),
+  );
+  if (exposed !== -1) {
+    bad(
+      spec.id,
+      `args[${exposed}]`,
+      'it carries a credential, which every user of this machine can read in the process list; pass it in env, or write it to a file (files, with context.path) and pass the path',
+    );
+  }
   const resolved: ResolvedInjection = {
     env: reveal(spec.id, 'env', injection.env, ENV_NAME, secrets),
     args: [...args],

@@ -119,7 +119,7 @@ export interface LaunchWithOptions extends LaunchOptions {
 export async function launchWith<C extends object>(
   sdk: McpSdk,
   spec: McpServerSpec,
-  sessionOrCredentials: Session | Credentials,
+  sessionOrCredentials: Session | Credentials | undefined,
   options: LaunchWithOptions = {},
 ): Promise<LaunchHandle & { readonly client: C }> {
   if (typeof spec !== 'object' || spec === null || typeof spec.inject !== 'function') {
@@ -131,6 +131,7 @@ export async function launchWith<C extends object>(
     held,
     source,
     client: providerOAuthClient,
+    none,
   } = launchInput(sessionOrCredentials, options.client);
   const label = `"${spec.name}" (${spec.id})`;
   if (options.signal?.aborted) {
@@ -139,7 +140,7 @@ export async function launchWith<C extends object>(
   const initial = await source.fresh();
   // Only an MCP login reaching its own server over http sends each request through Latchkey.
   const latchkeySends = spec.transport.kind === 'http' && session?.provider.strategy.kind === 'mcp';
-  checkRequirements(spec, initial, providerOAuthClient, latchkeySends);
+  checkRequirements(spec, initial, providerOAuthClient, latchkeySends, none);
 
   const events = listeners<ServerEvent>();
   if (options.onEvent) events.add(options.onEvent);

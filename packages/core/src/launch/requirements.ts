@@ -31,8 +31,19 @@ export function checkRequirements(
   credentials: Credentials,
   client: ProviderClient | undefined,
   latchkeySends = false,
+  none = false,
 ): void {
   const server = `The MCP server "${spec.name}" (${spec.id})`;
+  if (none) {
+    const needs = [...(spec.provider ? [`a ${spec.provider} login`] : []), ...spec.credentials];
+    if (needs.length > 0) {
+      throw new LatchkeyError(
+        'MISSING_CREDENTIAL',
+        `${server} needs ${needs.map((n) => `"${n}"`).join(', ')}, and it was launched without credentials. Pass a session from authenticate() or a Credentials object.`,
+      );
+    }
+    return;
+  }
   if (credentials.tokenType === 'dpop' && !latchkeySends) {
     throw new LatchkeyError(
       'MISSING_CREDENTIAL',

@@ -123,7 +123,7 @@ export async function prepareStdio(
  */
 export async function spawnDescription(
   spec: McpServerSpec,
-  sessionOrCredentials: Session | Credentials,
+  sessionOrCredentials?: Session | Credentials,
   options: SpawnDescriptionOptions = {},
 ): Promise<SpawnDescription> {
   const transport = spec.transport;
@@ -133,9 +133,9 @@ export async function spawnDescription(
       `The MCP server "${spec.name}" (${spec.id}) is reached over http; there is nothing to spawn. Use launchServer() to connect to it.`,
     );
   }
-  const { source, client } = launchInput(sessionOrCredentials, options.client);
+  const { source, client, none } = launchInput(sessionOrCredentials, options.client);
   const credentials = await source.fresh();
-  checkRequirements(spec, credentials, client);
+  checkRequirements(spec, credentials, client, false, none);
   const dir = options.dir
     ? usingDir(options.dir, false)
     : await createLaunchDir(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {});
