@@ -143,9 +143,11 @@ export function credentialsToRecord(c: Credentials): JsonObject {
 }
 
 function corrupt(key: string, field: string): never {
+  const [, provider = '', account = ''] = key.split('/');
+  const named = key.startsWith('credentials/') && account !== '';
   throw new LatchkeyError(
     'STORE_CORRUPT',
-    `The stored credentials under "${key}" are unreadable (field "${field}"). Log out of that account and sign in again.`,
+    `The stored credentials under "${key}" are unreadable (field "${field}"). ${named ? `Remove them with forget(provider, ${JSON.stringify(decodeURIComponent(account))}, { store }) for the provider "${provider}"` : 'Remove the entry from the store'}, then sign in again.`,
   );
 }
 

@@ -61,6 +61,12 @@ export type { FreshOptions, LogoutResult, Session, SessionSummary } from './sess
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
 export { memoryStore } from './store/memory-store.js';
 export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
+export {
+  accounts,
+  forget,
+  type StoredAccount,
+  type StoredLoginOptions,
+} from './stored-logins.js';
 export type { BrowserStrategyDefinition } from './strategies/browser/definition.js';
 export {
   type CookieRuleOptions,

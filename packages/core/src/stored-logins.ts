@@ -6,7 +6,8 @@ import {
   mcpAccountName,
   providerPrefix,
 } from './credentials.js';
-import { LatchkeyError } from './errors.js';
+import { isLatchkeyError, LatchkeyError } from './errors.js';
+import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
 import type { AuthProvider } from './strategies/provider.js';
 
@@ -158,4 +159,90 @@ export async function markMovedLogins(
       lock,
     );
   }
+}
+
+/** One stored login, as {@link accounts} lists it: no secret values. */
+export interface StoredAccount {
+  /** The account name, as `authenticate()`'s `account` option takes it. */
+  readonly account: string;
+  /** The scopes asked for and granted. Absent when the record cannot be read. */
+  readonly scopes?: readonly string[];
+  /** When the access token expires (epoch ms), if known. */
+  readonly expiresAt?: number;
+  /** When the login was obtained or last refreshed (epoch ms). */
+  readonly obtainedAt?: number;
+  /** Whether a refresh token is held. */
+  readonly refreshable?: boolean;
+  /** For an MCP login kept apart after its server moved: the issuer it moved to. */
+  readonly movedTo?: string;
+  /** Set when the record cannot be read (`STORE_CORRUPT`); {@link forget} removes it. */
+  readonly unreadable?: true;
+}
+
+/** Options of {@link accounts} and {@link forget}. */
+export interface StoredLoginOptions {
+  /** The credential store. Default: `fileStore()`, as `authenticate()` uses. */
+  store?: CredentialStore;
+}
+
+/**
+ * Lists the logins of `provider` in the store, without a session and without secret
+ * values. An unreadable record is listed with `unreadable: true` instead of failing the
+ * whole list, so it can be found and forgotten.
+ */
+export async function accounts(
+  provider: AuthProvider,
+  options: StoredLoginOptions = {},
+): Promise<StoredAccount[]> {
+  const store = options.store ?? fileStore();
+  await adoptEarlierNames(store, provider);
+  const prefix = providerPrefix(provider.id);
+  const listed: StoredAccount[] = [];
+  for (const key of await store.list(prefix)) {
+    const account = decodeURIComponent(key.slice(prefix.length));
+    const record = await store.get(key);
+    if (!record) continue;
+    let login: Credentials;
+    try {
+      login = credentialsFromRecord(key, record);
+    } catch (error) {
+      if (!isLatchkeyError(error, 'STORE_CORRUPT')) throw error;
+      listed.push(Object.freeze({ account, unreadable: true as const }));
+      continue;
+    }
+    const movedTo = login.engine?.kind === 'mcp' ? login.engine.movedTo : undefined;
+    listed.push(
+      Object.freeze({
+        account: login.account,
+        scopes: login.scopes,
+        ...(login.expiresAt !== undefined ? { expiresAt: login.expiresAt } : {}),
+        obtainedAt: login.obtainedAt,
+        refreshable: login.refreshToken !== undefined,
+        ...(movedTo !== undefined ? { movedTo } : {}),
+      }),
+    );
+  }
+  return listed;
+}
+
+/**
+ * Removes the stored login of `account` at `provider`, readable or not, under its lock,
+ * without a session and without revoking anything (a session's `logout()` revokes; an
+ * unreadable login cannot be). Resolves with whether a login was removed.
+ */
+export async function forget(
+  provider: AuthProvider,
+  account: string,
+  options: StoredLoginOptions = {},
+): Promise<boolean> {
+  if (typeof account !== 'string' || account === '') {
+    throw new TypeError('forget() needs the account name, as accounts() lists it');
+  }
+  const store = options.store ?? fileStore();
+  const key = credentialKey(provider.id, accountName(provider, account) ?? account);
+  return store.lock(key, async () => {
+    const found = (await store.get(key)) !== undefined;
+    if (found) await store.delete(key);
+    return found;
+  });
 }
