@@ -92,7 +92,8 @@ describe('launchServer over stdio', () => {
   });
 
   it('restarts with fresh files and env before the old token expires, keeping the client valid', async () => {
-    const short = await startAuthServer({ accessTokenTtl: 6 });
+    // Long enough that a loaded machine still restarts within the second half of it.
+    const short = await startAuthServer({ accessTokenTtl: 10 });
     try {
       const session = await authenticate(
         testProvider(short),
@@ -105,7 +106,7 @@ describe('launchServer over stdio', () => {
       const before = report(await client.callTool({ name: 'credentials' }));
       expect(before.env).toBe(sha256(first.accessToken.reveal()));
 
-      // The timer refreshes at half the 6 s lifetime and restarts the server.
+      // The timer refreshes at half the 10 s lifetime and restarts the server.
       const updated = new Promise<ServerEvent>((resolve) =>
         server.onEvent((e) => {
           if (e.type === 'server_credentials_updated') resolve(e);
