@@ -1,9 +1,9 @@
 import {
   type Credentials,
-  coversScopes,
   credentialKey,
   credentialsToRecord,
   freezeCredentials,
+  missingScopes,
 } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
 import type { OpenUrl } from './open-url.js';
@@ -135,13 +135,18 @@ export async function authenticate(
     });
     // A service that issues a refresh token only at first consent (Google) sends none on a
     // later sign-in to the same account; the one held still works, so keep it.
-    const credentials =
+    const keepRefresh =
       !signedIn.refreshToken &&
       previous?.refreshToken &&
       previous.account === signedIn.account &&
-      previous.providerId === signedIn.providerId
-        ? freezeCredentials({ ...signedIn, refreshToken: previous.refreshToken })
-        : signedIn;
+      previous.providerId === signedIn.providerId;
+    // What was asked for is kept with the login: reuse compares it with what is asked
+    // later, so a server that grants less does not cause a sign-in on every call.
+    const credentials = freezeCredentials({
+      ...signedIn,
+      ...(keepRefresh ? { refreshToken: previous.refreshToken } : {}),
+      requestedScopes: [...scopes],
+    });
     if (account !== undefined && credentials.account !== account) {
       throw new LatchkeyError(
         'ACCOUNT_MISMATCH',
@@ -160,6 +165,10 @@ export async function authenticate(
       await markMovedLogins(store, provider, credentials.engine.issuer, { timeoutMs, signal });
     }
     report({ type: 'login_completed', account: credentials.account, scopes: credentials.scopes });
+    const notGranted = missingScopes(credentials.scopes, scopes, provider.scopeImplies);
+    if (notGranted.length > 0) {
+      report({ type: 'scopes_not_granted', account: credentials.account, scopes: notGranted });
+    }
     return credentials;
   };
   const loginRequired = (stored = false) =>
@@ -203,10 +212,15 @@ export async function authenticate(
       lockTimeoutMs: 30_000,
     });
 
+  // The scopes asked for now that the stored login was not asked for (or, for a login
+  // stored without that record, was not granted).
+  const unasked = (found: Credentials): string[] =>
+    missingScopes(found.requestedScopes ?? found.scopes, wanted, provider.scopeImplies);
+
   // A stored login that covers the scopes, made valid (refreshed if needed); none when
   // only a new sign-in can help.
   const reuse = async (found: Credentials | undefined): Promise<Session | undefined> => {
-    if (!found || !coversScopes(found.scopes, wanted)) return undefined;
+    if (!found || unasked(found).length > 0) return undefined;
     const session = sessionFor(found);
     try {
       await session.fresh({ signal: d.signal });
@@ -226,7 +240,16 @@ export async function authenticate(
     const stored = options.forceLogin ? undefined : await findStored(store, provider, account);
     const reused = await reuse(stored);
     if (reused) return reused;
-    if (options.interactive === false && engine.needsUser) throw loginRequired();
+    if (options.interactive === false && engine.needsUser) {
+      const missing = stored ? unasked(stored) : [];
+      if (stored && missing.length > 0) {
+        throw new LatchkeyError(
+          'LOGIN_REQUIRED',
+          `The stored ${provider.name} login for ${stored.account} was not asked for ${missing.map((s) => `"${s}"`).join(', ')}, which this call needs, and interactive: false forbids a sign-in. Call authenticate() interactively to grant ${missing.length > 1 ? 'them' : 'it'}.`,
+        );
+      }
+      throw loginRequired();
+    }
     return await store.lock(
       `login/${provider.id}`,
       async () => {

@@ -84,6 +84,12 @@ export interface Credentials {
   readonly expiresAt?: number;
   /** The scopes granted. */
   readonly scopes: readonly string[];
+  /**
+   * The scopes asked for at the last sign-in, when they were more than were granted or
+   * not known to be granted. Reuse compares what is asked now with these, so a server
+   * that grants less than it was asked does not cause a sign-in on every call.
+   */
+  readonly requestedScopes?: readonly string[];
   /** Further secret values (for example a second token or a session cookie). */
   readonly secrets: Readonly<Record<string, Secret>>;
   /** Non-secret values (email, team, issuer...). */
@@ -115,6 +121,7 @@ export function freezeCredentials(c: Credentials): Credentials {
   return Object.freeze({
     ...c,
     scopes: Object.freeze([...c.scopes]),
+    ...(c.requestedScopes ? { requestedScopes: Object.freeze([...c.requestedScopes]) } : {}),
     secrets: Object.freeze({ ...c.secrets }),
     metadata: Object.freeze({ ...c.metadata }),
     ...(c.engine ? { engine: Object.freeze({ ...c.engine }) } : {}),
@@ -130,6 +137,7 @@ export function credentialsToRecord(c: Credentials): JsonObject {
     tokenType: c.tokenType,
     accessToken: c.accessToken.reveal(),
     scopes: [...c.scopes],
+    ...(c.requestedScopes ? { requestedScopes: [...c.requestedScopes] } : {}),
     secrets: Object.fromEntries(Object.entries(c.secrets).map(([k, v]) => [k, v.reveal()])),
     metadata: { ...c.metadata, ...legacyMetadata(c.engine) },
     obtainedAt: c.obtainedAt,
@@ -301,6 +309,13 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
   };
   const scopes = record.scopes;
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) corrupt(key, 'scopes');
+  const requested = record.requestedScopes;
+  if (
+    requested !== undefined &&
+    (!Array.isArray(requested) || !requested.every((s) => typeof s === 'string'))
+  ) {
+    corrupt(key, 'requestedScopes');
+  }
   if (!isStringRecord(record.secrets)) corrupt(key, 'secrets');
   const metadata = record.metadata;
   if (
@@ -334,6 +349,7 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     ...(dpopKey !== undefined ? { dpopKey: new Secret(dpopKey) } : {}),
     ...(typeof record.expiresAt === 'number' ? { expiresAt: record.expiresAt } : {}),
     scopes: scopes as string[],
+    ...(requested !== undefined ? { requestedScopes: requested as string[] } : {}),
     secrets: Object.fromEntries(
       Object.entries(record.secrets as Record<string, string>).map(([k, v]) => [k, new Secret(v)]),
     ),
@@ -348,8 +364,26 @@ export function expiresWithin(c: Credentials, minValidityMs: number, now = Date.
   return c.expiresAt !== undefined && c.expiresAt - now <= minValidityMs;
 }
 
-/** Whether `granted` covers every scope in `wanted`. */
-export function coversScopes(granted: readonly string[], wanted: readonly string[]): boolean {
-  const set = new Set(granted);
-  return wanted.every((s) => set.has(s));
+/**
+ * The scopes in `wanted` that `held` does not cover. `implies` says which scopes a
+ * wider one includes (a provider's `scopeImplies`: Google's `drive` includes
+ * `drive.readonly`).
+ */
+export function missingScopes(
+  held: readonly string[],
+  wanted: readonly string[],
+  implies: Readonly<Record<string, readonly string[]>> = {},
+): string[] {
+  const covered = new Set(held);
+  for (const scope of held) for (const included of implies[scope] ?? []) covered.add(included);
+  return wanted.filter((s) => !covered.has(s));
+}
+
+/** Whether `held` covers every scope in `wanted` (see {@link missingScopes}). */
+export function coversScopes(
+  held: readonly string[],
+  wanted: readonly string[],
+  implies: Readonly<Record<string, readonly string[]>> = {},
+): boolean {
+  return missingScopes(held, wanted, implies).length === 0;
 }

@@ -5,6 +5,7 @@ import {
   credentialsFromRecord,
   credentialsToRecord,
   expiresWithin,
+  freezeCredentials,
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
 import type { CredentialStore } from './store/types.js';
@@ -207,6 +208,10 @@ export function createSession(init: SessionInit): Session {
                 );
           }
           throw error;
+        }
+        // A refresh renews the grant; what the sign-in asked for stays with it.
+        if (stored.requestedScopes && !next.requestedScopes) {
+          next = freezeCredentials({ ...next, requestedScopes: stored.requestedScopes });
         }
         // Persist first: a rotated refresh token exists nowhere else.
         await store.set(key, credentialsToRecord(next));

@@ -7,7 +7,7 @@ import {
 } from '@latchkey/core';
 import { GOOGLE_ENDPOINTS, type GoogleEndpoints } from './endpoints.js';
 import { identifyGoogleAccount } from './google-account.js';
-import { type GoogleScopeInput, resolveScopes } from './scopes.js';
+import { GOOGLE_SCOPE_IMPLIES, type GoogleScopeInput, resolveScopes } from './scopes.js';
 
 /** Options of {@link googleProvider}. */
 export interface GoogleProviderOptions {
@@ -100,5 +100,6 @@ export function googleProvider(options: GoogleProviderOptions): AuthProvider {
     },
     identify: (context) => identifyGoogleAccount(context, hostedDomain),
     reauthHint: GOOGLE_REAUTH_HINT,
+    scopeImplies: GOOGLE_SCOPE_IMPLIES,
   });
 }

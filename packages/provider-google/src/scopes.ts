@@ -86,3 +86,38 @@ export function resolveScopes(names: readonly GoogleScopeInput[]): string[] {
   });
   return [...new Set([...IDENTITY_SCOPES, ...scopes])];
 }
+
+/**
+ * Which Google scope includes which, as Google documents them: a login granted the wider
+ * scope satisfies a recipe or a request that needs the narrower one (`drive` covers
+ * `drive.readonly`, `gmail.modify` covers `gmail.readonly`). Full scope values.
+ *
+ * @see https://developers.google.com/identity/protocols/oauth2/scopes
+ */
+export const GOOGLE_SCOPE_IMPLIES: Readonly<Record<string, readonly string[]>> = Object.freeze(
+  Object.fromEntries(
+    (
+      [
+        ['drive', ['drive.readonly', 'drive.file']],
+        ['gmail.modify', ['gmail.readonly', 'gmail.labels', 'gmail.compose', 'gmail.send']],
+        ['gmail.compose', ['gmail.send']],
+        ['calendar', ['calendar.readonly', 'calendar.events']],
+        ['documents', ['documents.readonly']],
+        ['spreadsheets', ['spreadsheets.readonly']],
+        ['presentations', ['presentations.readonly']],
+        ['tasks', ['tasks.readonly']],
+        ['chat.messages', ['chat.messages.readonly']],
+        ['chat.spaces', ['chat.spaces.readonly']],
+        ['forms.body', ['forms.body.readonly']],
+      ] as const
+    )
+      .map(([wide, narrower]) => [
+        googleScope(wide),
+        Object.freeze(narrower.map((n) => googleScope(n))),
+      ])
+      .concat([
+        // Full mailbox access covers every Gmail scope.
+        ['https://mail.google.com/', Object.freeze(GOOGLE_SCOPES.gmail.map((n) => googleScope(n)))],
+      ]),
+  ),
+);

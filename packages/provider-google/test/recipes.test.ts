@@ -188,6 +188,18 @@ describe('gdriveServer() with the real @modelcontextprotocol/server-gdrive', () 
     expect((error as Error).message).toContain(DRIVE);
     expect(childPids()).toEqual([]);
   });
+
+  it('a login granted the wider drive scope launches the recipe that needs drive.readonly', async () => {
+    // This user declines drive.readonly itself, so only the wider scope is granted.
+    const session = await signIn({ scopes: ['drive'] }, { account: DECLINER });
+    expect(session.current().scopes).not.toContain(DRIVE);
+    expect(session.current().scopes).toContain('https://www.googleapis.com/auth/drive');
+    const server = await launch(
+      gdriveServer({ command: process.execPath, args: [GDRIVE_ENTRY] }),
+      session,
+    );
+    expect((await server.client.listTools()).tools.map((t) => t.name)).toEqual(['search']);
+  });
 });
 
 describe('gmailServer(): the files @gongrzhe/server-gmail-autoauth-mcp reads', () => {

@@ -140,7 +140,12 @@ export async function launchWith<C extends object>(
   const initial = await source.fresh();
   // Only an MCP login reaching its own server over http sends each request through Latchkey.
   const latchkeySends = spec.transport.kind === 'http' && session?.provider.strategy.kind === 'mcp';
-  checkRequirements(spec, initial, providerOAuthClient, latchkeySends, none);
+  checkRequirements(spec, initial, {
+    client: providerOAuthClient,
+    latchkeySends,
+    none,
+    implies: session?.provider.scopeImplies,
+  });
 
   const events = listeners<ServerEvent>();
   if (options.onEvent) events.add(options.onEvent);

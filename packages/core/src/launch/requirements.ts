@@ -1,4 +1,4 @@
-import type { Credentials } from '../credentials.js';
+import { type Credentials, missingScopes } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import type { CredentialField, McpServerSpec, ProviderClient } from './types.js';
 
@@ -29,10 +29,17 @@ function has(
 export function checkRequirements(
   spec: McpServerSpec,
   credentials: Credentials,
-  client: ProviderClient | undefined,
-  latchkeySends = false,
-  none = false,
+  context: {
+    client?: ProviderClient | undefined;
+    /** Whether Latchkey sends every request itself (an MCP login to its own server). */
+    latchkeySends?: boolean;
+    /** Whether the host passed no credentials at all. */
+    none?: boolean;
+    /** The provider's scope implications (`scopeImplies`). */
+    implies?: Readonly<Record<string, readonly string[]>> | undefined;
+  } = {},
 ): void {
+  const { client, latchkeySends = false, none = false } = context;
   const server = `The MCP server "${spec.name}" (${spec.id})`;
   if (none) {
     const needs = [...(spec.provider ? [`a ${spec.provider} login`] : []), ...spec.credentials];
@@ -70,8 +77,7 @@ export function checkRequirements(
       `${server} needs the credential field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f}"`).join(', ')}, which the login for ${credentials.account} at "${credentials.providerId}" does not have. Sign in with a provider or options that provide ${missing.length > 1 ? 'them' : 'it'}.`,
     );
   }
-  const granted = new Set(credentials.scopes);
-  const absent = spec.scopes.filter((scope) => !granted.has(scope));
+  const absent = missingScopes(credentials.scopes, spec.scopes, context.implies);
   if (absent.length > 0) {
     throw new LatchkeyError(
       'INSUFFICIENT_SCOPE',

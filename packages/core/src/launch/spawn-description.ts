@@ -133,9 +133,9 @@ export async function spawnDescription(
       `The MCP server "${spec.name}" (${spec.id}) is reached over http; there is nothing to spawn. Use launchServer() to connect to it.`,
     );
   }
-  const { source, client, none } = launchInput(sessionOrCredentials, options.client);
+  const { session, source, client, none } = launchInput(sessionOrCredentials, options.client);
   const credentials = await source.fresh();
-  checkRequirements(spec, credentials, client, false, none);
+  checkRequirements(spec, credentials, { client, none, implies: session?.provider.scopeImplies });
   const dir = options.dir
     ? usingDir(options.dir, false)
     : await createLaunchDir(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {});

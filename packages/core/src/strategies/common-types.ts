@@ -53,6 +53,12 @@ export interface ProviderOf<S> {
   readonly identify?: (context: IdentifyContext) => Promise<AccountIdentity> | AccountIdentity;
   /** A sentence added to `REAUTH_REQUIRED` messages (for example a known refresh token limit). */
   readonly reauthHint?: string;
+  /**
+   * Which scopes a wider scope includes, as the service documents it (Google's `drive`
+   * includes `drive.readonly`): a login granted the wider one covers a request or a
+   * recipe that needs the narrower.
+   */
+  readonly scopeImplies?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The part of a strategy every engine can rely on: its kind. */

@@ -18,6 +18,8 @@ export interface ProviderDefinition {
   identify?: (context: IdentifyContext) => Promise<AccountIdentity> | AccountIdentity;
   /** A sentence added to `REAUTH_REQUIRED` messages. */
   reauthHint?: string;
+  /** Which scopes a wider scope includes: `{ [wide]: [narrower, ...] }`. */
+  scopeImplies?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -33,7 +35,7 @@ export function defineProvider(definition: ProviderDefinition): AuthProvider {
   if (typeof definition !== 'object' || definition === null) {
     throw new TypeError('defineProvider() takes a provider definition object');
   }
-  const { id, name, strategy, identify, reauthHint } = definition;
+  const { id, name, strategy, identify, reauthHint, scopeImplies } = definition;
   if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
     fail('id', 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
   }
@@ -44,6 +46,7 @@ export function defineProvider(definition: ProviderDefinition): AuthProvider {
   checkFunction('identify', identify);
   if (reauthHint !== undefined && typeof reauthHint !== 'string')
     fail('reauthHint', 'must be a string');
+  const implies = checkScopeImplies(scopeImplies);
   const kind = (strategy as { kind?: unknown }).kind;
   const module = strategyModule(kind);
   if (!module) {
@@ -60,5 +63,23 @@ export function defineProvider(definition: ProviderDefinition): AuthProvider {
     ),
     ...(identify ? { identify } : {}),
     ...(reauthHint ? { reauthHint } : {}),
+    ...(implies ? { scopeImplies: implies } : {}),
   }) satisfies AuthProvider;
+}
+
+function checkScopeImplies(
+  value: ProviderDefinition['scopeImplies'],
+): Readonly<Record<string, readonly string[]>> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('scopeImplies', 'must be an object from a scope to the scopes it includes');
+  }
+  const checked: Record<string, readonly string[]> = {};
+  for (const [wide, narrower] of Object.entries(value)) {
+    if (!Array.isArray(narrower) || !narrower.every((s) => typeof s === 'string' && s !== '')) {
+      fail(`scopeImplies.${wide}`, 'must be an array of scope names');
+    }
+    checked[wide] = Object.freeze([...narrower]);
+  }
+  return Object.freeze(checked);
 }

@@ -37,6 +37,12 @@ export type OAuthEvent =
     })
   | (EventBase & { type: 'waiting_for_paste'; url: string })
   | (EventBase & { type: 'login_completed'; account: string; scopes: readonly string[] })
+  | (EventBase & {
+      type: 'scopes_not_granted';
+      account: string;
+      /** Scopes asked for at sign-in that the server did not grant. */
+      scopes: readonly string[];
+    })
   | (EventBase & { type: 'token_refreshed'; account: string; expiresAt?: number })
   | (EventBase & { type: 'credentials_adopted'; account: string })
   | (EventBase & { type: 'credentials_dropped'; account: string; reason: LatchkeyErrorCode })
