@@ -248,6 +248,41 @@ describe('launchServer failures', () => {
     expect(needsToken.message).toContain('launched without credentials');
   });
 
+  it('an inject() that reads a field it did not declare, which the login lacks: SERVER_CONFIG naming it, never a TypeError', async () => {
+    const error = await failure(
+      neverSpawned({
+        credentials: ['accessToken'],
+        inject: (c) => ({ env: { COOKIE: (c.secrets.d as Secret).reveal() } }),
+      }),
+      plainCredentials(canaryToken()),
+    );
+    expect(isLatchkeyError(error, 'SERVER_CONFIG')).toBe(true);
+    expect(error.message).toContain('"secrets.d"');
+    expect(error.message).toContain('does not declare');
+    expect(error.message).not.toContain('Cannot read properties');
+  });
+
+  it('an inject() that would put the string "undefined" in the environment: SERVER_CONFIG naming the field', async () => {
+    const error = await failure(
+      neverSpawned({
+        credentials: ['accessToken'],
+        inject: (c) => ({ env: { TEAM: String(c.metadata.team), TOKEN: c.accessToken } }),
+      }),
+      plainCredentials(canaryToken()),
+    );
+    expect(isLatchkeyError(error, 'SERVER_CONFIG')).toBe(true);
+    expect(error.message).toContain('"metadata.team"');
+    // Declared, the same field is caught before inject() runs.
+    const declared = await failure(
+      neverSpawned({
+        credentials: ['accessToken', 'metadata.team'],
+        inject: (c) => ({ env: { TEAM: String(c.metadata.team) } }),
+      }),
+      plainCredentials(canaryToken()),
+    );
+    expect(isLatchkeyError(declared, 'MISSING_CREDENTIAL')).toBe(true);
+  });
+
   it('misuse throws TypeError', async () => {
     const creds = { ...plainCredentials('x'), accessToken: 'plain string' };
     await expect(

@@ -113,6 +113,59 @@ function reveal(
   return out;
 }
 
+/** Fields of {@link Credentials} a recipe can declare, beside `secrets.*` and `metadata.*`. */
+const OPTIONAL_FIELDS = new Set(['refreshToken', 'idToken', 'expiresAt']);
+
+/**
+ * The credentials as `inject` sees them, noting every field it reads that the recipe
+ * did not declare and the login does not have: such a read is what ends in a
+ * `TypeError` or the string "undefined" in an environment variable.
+ */
+function watchedCredentials(
+  spec: McpServerSpec,
+  credentials: Credentials,
+): { view: Credentials; absent: string[] } {
+  const declared = new Set<string>(spec.credentials);
+  const absent: string[] = [];
+  const note = (field: string, value: unknown) => {
+    if (value === undefined && !declared.has(field) && !absent.includes(field)) absent.push(field);
+  };
+  // Proxies over copies: the credentials are frozen, and a proxy of a frozen object must
+  // return its own property values, not the watching proxies of its groups.
+  const group = (name: 'secrets' | 'metadata') =>
+    new Proxy(
+      { ...credentials[name] },
+      {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver);
+          if (typeof key === 'string') note(`${name}.${key}`, value);
+          return value;
+        },
+      },
+    );
+  const secrets = group('secrets');
+  const metadata = group('metadata');
+  const view = new Proxy({ ...credentials } as Credentials, {
+    get(target, key, receiver) {
+      if (key === 'secrets') return secrets;
+      if (key === 'metadata') return metadata;
+      const value = Reflect.get(target, key, receiver);
+      if (typeof key === 'string' && OPTIONAL_FIELDS.has(key)) note(key, value);
+      return value;
+    },
+  });
+  return { view, absent };
+}
+
+/** `SERVER_CONFIG` for an inject that read fields the recipe did not declare and the login lacks. */
+function undeclared(spec: McpServerSpec, absent: string[]): LatchkeyError {
+  const fields = absent.map((f) => `"${f}"`).join(', ');
+  return new LatchkeyError(
+    'SERVER_CONFIG',
+    `The recipe "${spec.id}" read ${fields} in inject(), which it does not declare in credentials and the login does not have. Declare ${absent.length > 1 ? 'them' : 'it'} in the recipe's credentials (a launch then fails with MISSING_CREDENTIAL first), or check for ${absent.length > 1 ? 'them' : 'it'} in inject().`,
+  );
+}
+
 /**
  * Runs a recipe's `inject` and checks what it returns. An `inject` that throws gives
  * `SERVER_CONFIG`, with every credential value masked out of its message.
@@ -125,10 +178,12 @@ export function resolveInjection(
   const secrets = credentialSecrets(credentials);
   if (context.client?.clientSecret) secrets.push(context.client.clientSecret);
   let injection: Injection;
+  const watched = watchedCredentials(spec, credentials);
   try {
-    injection = spec.inject(credentials, context);
+    injection = spec.inject(watched.view, context);
   } catch (error) {
     if (error instanceof LatchkeyError) throw error;
+    if (watched.absent.length > 0) throw undeclared(spec, watched.absent);
     const message = maskSecrets(error instanceof Error ? error.message : String(error), secrets);
     throw new LatchkeyError(
       'SERVER_CONFIG',
@@ -155,6 +210,14 @@ export function resolveInjection(
       `args[${exposed}]`,
       'it carries a credential, which every user of this machine can read in the process list; pass it in env, or write it to a file (files, with context.path) and pass the path',
     );
+  }
+  // A value built from a missing field: the string "undefined" (or no value at all).
+  const built = [...Object.values(injection.env ?? {}), ...Object.values(injection.headers ?? {})];
+  if (
+    watched.absent.length > 0 &&
+    built.some((v) => v === undefined || (typeof v === 'string' && /\bundefined\b/.test(v)))
+  ) {
+    throw undeclared(spec, watched.absent);
   }
   const resolved: ResolvedInjection = {
     env: reveal(spec.id, 'env', injection.env, ENV_NAME, secrets),
