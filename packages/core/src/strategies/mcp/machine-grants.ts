@@ -1,8 +1,7 @@
 import * as oauth from 'oauth4webapi';
-import { dpopOf, type OAuthContext } from '../oauth/authorization-server.js';
-import { withDpopNonce } from '../oauth/dpop.js';
+import type { OAuthContext } from '../oauth/authorization-server.js';
 import { toLatchkeyError, withErrorBody } from '../oauth/errors.js';
-import { result, type TokenResult } from '../oauth/token-requests.js';
+import { type TokenResult, tokenRequest } from '../oauth/token-requests.js';
 
 /**
  * The client credentials grant (RFC 6749 §4.4) for machine-to-machine use, with the
@@ -18,29 +17,21 @@ export async function runMachineGrant(
 ): Promise<TokenResult> {
   const params: Record<string, string> = { ...context.settings.tokenParams };
   if (scopes.length > 0) params.scope = scopes.join(' ');
-  try {
-    return await withDpopNonce(context.dpop, 'the client credentials grant', async () => {
-      const { options, extras } = context.tokenRequestOptions(signal);
-      const { additionalParameters: _unused, ...rest } = options;
-      const response = await oauth.clientCredentialsGrantRequest(
+  return tokenRequest(
+    context,
+    'the client credentials grant',
+    signal,
+    // The grant's own parameters carry `resource`; the options' copy would repeat it.
+    ({ additionalParameters: _unused, ...rest }) =>
+      oauth.clientCredentialsGrantRequest(
         context.tokenAs,
         context.client,
         context.clientAuth,
         params,
         rest,
-      );
-      return result(
-        await oauth.processClientCredentialsResponse(context.tokenAs, context.client, response),
-        extras,
-      );
-    });
-  } catch (error) {
-    throw toLatchkeyError(
-      await withErrorBody(error),
-      'the client credentials grant',
-      dpopOf(context),
-    );
-  }
+      ),
+    (response) => oauth.processClientCredentialsResponse(context.tokenAs, context.client, response),
+  );
 }
 
 /** Where an enterprise identity provider exchanges the user's ID Token for an ID-JAG. */
@@ -135,17 +126,18 @@ export async function runJwtBearer(
   signal?: AbortSignal,
 ): Promise<TokenResult> {
   const resource = context.settings.tokenParams?.resource;
-  try {
-    return await withDpopNonce(context.dpop, 'the JWT bearer grant', async () => {
+  return tokenRequest(
+    context,
+    'the JWT bearer grant',
+    signal,
+    async ({ additionalParameters: _unused, ...rest }) => {
       // Each attempt asks for its assertion: a server may have spent the last one.
       const grant: Record<string, string> = {
         assertion: await assertion(),
         ...(resource ? { resource } : {}),
       };
       if (scopes.length > 0) grant.scope = scopes.join(' ');
-      const { options, extras } = context.tokenRequestOptions(signal);
-      const { additionalParameters: _unused, ...rest } = options;
-      const response = await oauth.genericTokenEndpointRequest(
+      return oauth.genericTokenEndpointRequest(
         context.tokenAs,
         context.client,
         context.clientAuth,
@@ -153,12 +145,8 @@ export async function runJwtBearer(
         grant,
         rest,
       );
-      return result(
-        await oauth.processGenericTokenEndpointResponse(context.tokenAs, context.client, response),
-        extras,
-      );
-    });
-  } catch (error) {
-    throw toLatchkeyError(await withErrorBody(error), 'the JWT bearer grant', dpopOf(context));
-  }
+    },
+    (response) =>
+      oauth.processGenericTokenEndpointResponse(context.tokenAs, context.client, response),
+  );
 }

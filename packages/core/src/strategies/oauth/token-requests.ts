@@ -24,6 +24,29 @@ export interface TokenResult {
 }
 
 /**
+ * Runs one token request the same way for every grant: the options (DPoP proof,
+ * `mapTokenResponse`, loopback http), a second try on `use_dpop_nonce`, the response
+ * checked by `process`, and any failure as a `LatchkeyError` that quotes the server.
+ * `send` is called once per attempt. Internal.
+ */
+export async function tokenRequest(
+  context: OAuthContext,
+  step: string,
+  signal: AbortSignal | undefined,
+  send: (options: oauth.TokenEndpointRequestOptions) => Promise<Response>,
+  process: (response: Response) => Promise<oauth.TokenEndpointResponse>,
+): Promise<TokenResult> {
+  try {
+    return await withDpopNonce(context.dpop, step, async () => {
+      const { options, extras } = context.tokenRequestOptions(signal);
+      return result(await process(await send(options)), extras);
+    });
+  } catch (error) {
+    throw toLatchkeyError(await withErrorBody(error), step, dpopOf(context));
+  }
+}
+
+/**
  * Redeems an authorization code at the token endpoint (with the PKCE verifier).
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3 Access Token Request
@@ -34,10 +57,12 @@ export async function exchangeAuthorizationCode(
   callbackParams: URLSearchParams,
   signal?: AbortSignal,
 ): Promise<TokenResult> {
-  try {
-    return await withDpopNonce(context.dpop, 'the code exchange', async () => {
-      const { options, extras } = context.tokenRequestOptions(signal);
-      const response = await oauth.authorizationCodeGrantRequest(
+  return tokenRequest(
+    context,
+    'the code exchange',
+    signal,
+    (options) =>
+      oauth.authorizationCodeGrantRequest(
         context.tokenAs,
         context.client,
         context.clientAuth,
@@ -45,17 +70,9 @@ export async function exchangeAuthorizationCode(
         request.redirectUri,
         request.codeVerifier.reveal(),
         options,
-      );
-      const body = await oauth.processAuthorizationCodeResponse(
-        context.tokenAs,
-        context.client,
-        response,
-      );
-      return result(body, extras);
-    });
-  } catch (error) {
-    throw toLatchkeyError(await withErrorBody(error), 'the code exchange', dpopOf(context));
-  }
+      ),
+    (response) => oauth.processAuthorizationCodeResponse(context.tokenAs, context.client, response),
+  );
 }
 
 /** Turns a processed token response into a {@link TokenResult}. */
@@ -174,27 +191,20 @@ export async function refreshCredentials(
     );
   }
   const refreshToken = current.refreshToken.reveal();
-  let token: TokenResult;
-  try {
-    token = await withDpopNonce(context.dpop, 'the token refresh', async () => {
-      const { options, extras } = context.tokenRequestOptions(signal);
-      const response = await oauth.refreshTokenGrantRequest(
+  const token = await tokenRequest(
+    context,
+    'the token refresh',
+    signal,
+    (options) =>
+      oauth.refreshTokenGrantRequest(
         context.tokenAs,
         context.client,
         context.clientAuth,
         refreshToken,
         options,
-      );
-      const body = await oauth.processRefreshTokenResponse(
-        context.tokenAs,
-        context.client,
-        response,
-      );
-      return result(body, extras);
-    });
-  } catch (error) {
-    throw toLatchkeyError(await withErrorBody(error), 'the token refresh', dpopOf(context));
-  }
+      ),
+    (response) => oauth.processRefreshTokenResponse(context.tokenAs, context.client, response),
+  );
   return toCredentials(context, token, current.account, {
     scopes: current.scopes,
     previous: current,
