@@ -5,12 +5,7 @@ import { signInOpener } from '../../open-url.js';
 import { Secret } from '../../secret.js';
 import type { ProviderOf } from '../common-types.js';
 import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
-import {
-  type DpopBinding,
-  dpopAlgorithmFor,
-  newDpopBinding,
-  storedDpopBinding,
-} from '../oauth/dpop.js';
+import { type DpopBinding, newDpopBinding, storedDpopBinding } from '../oauth/dpop.js';
 import type { FlowContext } from '../oauth/flow-context.js';
 import { runFlow } from '../oauth/run-flow.js';
 import { refreshCredentials, revokeCredentials, toCredentials } from '../oauth/token-requests.js';
@@ -136,12 +131,6 @@ export function mcpEngine(
       },
     );
 
-  // A new login's DPoP key, when the policy and the authorization server call for one.
-  const bindingFor = async (as: oauth.AuthorizationServer): Promise<DpopBinding | undefined> => {
-    const algorithm = dpopAlgorithmFor(strategy.dpop, as, provider.name);
-    return algorithm ? newDpopBinding(algorithm) : undefined;
-  };
-
   const loginState = (
     client: ClientLike & { method?: ResolvedClient['method'] },
     as: oauth.AuthorizationServer,
@@ -253,7 +242,7 @@ export function mcpEngine(
       strategy.jwtBearer === undefined,
     async signIn(request) {
       const found = await discover(request.signal);
-      const dpop = await bindingFor(found.as);
+      const dpop = await newDpopBinding(strategy.dpop, found.as, provider.name);
       const machine = strategy.clientCredentials ?? strategy.crossAppAccess ?? strategy.jwtBearer;
       if (machine) {
         const client: ClientLike = {

@@ -39,7 +39,7 @@ export interface DpopBinding {
  * tokens. `require` with a server that advertises no algorithm Latchkey signs with
  * raises `DPOP_UNSUPPORTED`.
  */
-export function dpopAlgorithmFor(
+function dpopAlgorithmFor(
   policy: DpopPolicy,
   as: oauth.AuthorizationServer,
   providerName: string,
@@ -58,15 +58,23 @@ export function dpopAlgorithmFor(
   return algorithm;
 }
 
-/** Makes a new key pair for one login. */
-export async function newDpopBinding(algorithm: DpopAlgorithm): Promise<DpopBinding> {
+/**
+ * A new login's key pair, when `policy` and what the authorization server `as`
+ * advertises call for one (see {@link dpopAlgorithmFor}); `undefined` for bearer tokens.
+ */
+export async function newDpopBinding(
+  policy: DpopPolicy,
+  as: oauth.AuthorizationServer,
+  providerName: string,
+): Promise<DpopBinding | undefined> {
+  const algorithm = dpopAlgorithmFor(policy, as, providerName);
+  if (algorithm === undefined) return undefined;
   const pair = await oauth.generateKeyPair(algorithm, { extractable: true });
   const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
   const key = new Secret(JSON.stringify({ ...jwk, alg: algorithm }));
   const binding = { handle: oauth.DPoP({}, pair), key };
   // Later reads of the stored login find this handle, with the nonces it collects.
-  imported.set(key.reveal(), Promise.resolve(binding));
-  if (imported.size > MAX_IMPORTED) imported.delete(imported.keys().next().value as string);
+  remember(key.reveal(), Promise.resolve(binding));
   return binding;
 }
 
@@ -99,6 +107,11 @@ function publicPart(jwk: JsonWebKey): JsonWebKey {
  */
 const imported = new Map<string, Promise<DpopBinding>>();
 const MAX_IMPORTED = 100;
+
+function remember(stored: string, binding: Promise<DpopBinding>): void {
+  imported.set(stored, binding);
+  if (imported.size > MAX_IMPORTED) imported.delete(imported.keys().next().value as string);
+}
 
 async function importBinding(key: Secret): Promise<DpopBinding> {
   const jwk = JSON.parse(key.reveal()) as JsonWebKey & { alg?: string };
@@ -135,8 +148,7 @@ export async function storedDpopBinding(
   let binding = imported.get(stored);
   if (!binding) {
     binding = importBinding(key);
-    imported.set(stored, binding);
-    if (imported.size > MAX_IMPORTED) imported.delete(imported.keys().next().value as string);
+    remember(stored, binding);
   }
   try {
     return await binding;

@@ -2,7 +2,7 @@ import { signInOpener } from '../../open-url.js';
 import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
-import { dpopAlgorithmFor, newDpopBinding, storedDpopBinding } from './dpop.js';
+import { newDpopBinding, storedDpopBinding } from './dpop.js';
 import type { FlowContext } from './flow-context.js';
 import { runFlow } from './run-flow.js';
 import { credentialsForNewLogin, refreshCredentials, revokeCredentials } from './token-requests.js';
@@ -35,8 +35,7 @@ export function oauthEngine(
     async signIn(request) {
       const discovered = await context(request.signal);
       // Each login gets a DPoP key of its own, when the policy and the server call for one.
-      const algorithm = dpopAlgorithmFor(strategy.dpop, discovered.as, provider.name);
-      const dpop = algorithm ? await newDpopBinding(algorithm) : undefined;
+      const dpop = await newDpopBinding(strategy.dpop, discovered.as, provider.name);
       const ctx = dpop ? discovered.withDpop(dpop) : discovered;
       const { interaction } = request;
       const flow: FlowContext = {
