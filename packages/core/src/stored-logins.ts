@@ -109,18 +109,28 @@ async function earlierName(
   store: CredentialStore,
   key: string,
 ): Promise<{ login: Credentials; name: string } | undefined> {
-  const record = await store.get(key);
-  if (!record) return undefined;
-  let login: Credentials;
-  try {
-    login = credentialsFromRecord(key, record);
-  } catch {
-    // An unreadable record is reported (STORE_CORRUPT) where it is used, and left as it is.
-    return undefined;
-  }
+  const login = await readableLogin(store, key);
+  if (!login) return undefined;
   if (login.engine?.kind !== 'mcp' || login.account !== login.engine.issuer) return undefined;
   const name = mcpAccountName(login.engine.issuer);
   return name && name !== login.account ? { login, name } : undefined;
+}
+
+/**
+ * The login under `key`, or `undefined` when there is none or it cannot be read: an
+ * unreadable record is reported (`STORE_CORRUPT`) where it is used, and left as it is.
+ */
+async function readableLogin(
+  store: CredentialStore,
+  key: string,
+): Promise<Credentials | undefined> {
+  const record = await store.get(key);
+  if (!record) return undefined;
+  try {
+    return credentialsFromRecord(key, record);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -140,15 +150,8 @@ export async function markMovedLogins(
     await store.lock(
       key,
       async () => {
-        const record = await store.get(key);
-        if (!record) return;
-        let login: Credentials;
-        try {
-          login = credentialsFromRecord(key, record);
-        } catch {
-          // An unreadable record is reported (STORE_CORRUPT) where it is used, and left as it is.
-          return;
-        }
+        const login = await readableLogin(store, key);
+        if (!login) return;
         const state = login.engine;
         if (state?.kind !== 'mcp' || state.issuer === issuer || state.movedTo !== undefined) return;
         await store.set(
