@@ -7,6 +7,7 @@ import { type ResourceChallenges, resourceChallenges } from '../strategies/mcp/c
 import { discoverProtectedResource } from '../strategies/mcp/discovery.js';
 import type { McpStrategy } from '../strategies/mcp/types.js';
 import { type DpopBinding, storedDpopBinding } from '../strategies/oauth/dpop.js';
+import { requestHeaders } from './credential-fetch.js';
 
 /** Options of {@link authorizedFetch}. */
 export interface AuthorizedFetchOptions {
@@ -53,10 +54,7 @@ async function sendWithDpop(
 ): Promise<Response> {
   let url = new URL(input instanceof Request ? input.url : String(input));
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-  const headers = new Headers(input instanceof Request ? input.headers : undefined);
-  new Headers(init?.headers).forEach((value, name) => {
-    headers.set(name, value);
-  });
+  const headers = requestHeaders(input, init);
   headers.delete('authorization');
   headers.delete('dpop');
   const body = (init?.body ?? null) as oauth.ProtectedResourceRequestBody;

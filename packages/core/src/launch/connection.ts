@@ -83,6 +83,14 @@ export function exitedError(label: string, when: string, stderr: string[]): Latc
   );
 }
 
+/** Connects the client over `transport`: the era probe, if any, and the handshake, bounded. */
+function handshake(options: ConnectOptions, transport: SdkTransport): Promise<void> {
+  return options.client.connect(transport, {
+    timeout: options.handshakeTimeoutMs,
+    signal: options.signal,
+  });
+}
+
 /** Creates the bookkeeping both transports share: the closed promise and the stop sequence. */
 function track(options: ConnectOptions, transport: SdkTransport) {
   let isClosed = false;
@@ -180,10 +188,7 @@ export async function connectStdio(
   };
 
   try {
-    await client.connect(transport, {
-      timeout: options.handshakeTimeoutMs,
-      signal: options.signal,
-    });
+    await handshake(options, transport);
   } catch (error) {
     await stop();
     if (options.signal.aborted) throw cancelled(options.signal, label);
@@ -261,20 +266,14 @@ export async function connectHttp(
   };
   try {
     try {
-      await client.connect(transport, {
-        timeout: options.handshakeTimeoutMs,
-        signal: options.signal,
-      });
+      await handshake(options, transport);
     } catch (error) {
       if (!sdk.isOlderTransportAnswer(error) || options.signal.aborted) throw error;
       const SSEClientTransport = await sdk.sse();
       state.release();
       transport = new SSEClientTransport(url, { fetch: options.fetch });
       state = track(options, transport);
-      await client.connect(transport, {
-        timeout: options.handshakeTimeoutMs,
-        signal: options.signal,
-      });
+      await handshake(options, transport);
     }
   } catch (error) {
     await stop();

@@ -9,6 +9,18 @@ export interface CredentialFetchOptions {
   fetch?: typeof fetch;
 }
 
+/** The headers a `fetch` call sends: the `Request`'s, then `init`'s over them. Internal. */
+export function requestHeaders(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+): Headers {
+  const headers = new Headers(input instanceof Request ? input.headers : undefined);
+  new Headers(init?.headers).forEach((value, name) => {
+    headers.set(name, value);
+  });
+  return headers;
+}
+
 /**
  * A `fetch` that adds credential headers (for example `Authorization: Bearer ...`) to
  * every request, for the MCP SDK's Streamable HTTP transport or any other client.
@@ -20,10 +32,7 @@ export function credentialFetch(options: CredentialFetchOptions): typeof fetch {
   const base = options.fetch ?? globalThis.fetch;
   return async (input, init) => {
     const extra = await options.headers();
-    const headers = new Headers(input instanceof Request ? input.headers : undefined);
-    new Headers(init?.headers).forEach((value, name) => {
-      headers.set(name, value);
-    });
+    const headers = requestHeaders(input, init);
     for (const [name, value] of Object.entries(extra)) headers.set(name, value);
     return base(input, { ...init, headers });
   };
