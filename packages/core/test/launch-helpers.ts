@@ -38,21 +38,27 @@ export function serverBin(pkg: string, bin: string): string {
   return join(dirname(manifest), bins[bin] as string);
 }
 
+/** The same fixture built on the v2 server SDK (`@modelcontextprotocol/server`). */
+export const fixtureStdioV2 = fileURLToPath(
+  new URL('./fixtures/credential-server-v2.ts', import.meta.url),
+);
+
 /**
  * The fixture's recipe: the access token in `FIXTURE_TOKEN` and in the file
- * `token.txt` (`FIXTURE_TOKEN_FILE`), and as a bearer header for http.
+ * `token.txt` (`FIXTURE_TOKEN_FILE`), and as a bearer header for http. `script` picks
+ * the fixture's entry file (default: the v1 SDK one).
  */
 export function fixtureRecipe(
-  overrides: Partial<ServerDefinition> & { mode?: string } = {},
+  overrides: Partial<ServerDefinition> & { mode?: string; script?: string } = {},
 ): McpServerSpec {
-  const { mode, ...rest } = overrides;
+  const { mode, script = fixtureStdio, ...rest } = overrides;
   return defineServer({
     id: 'credential-fixture',
     name: 'Credential fixture',
     transport: {
       kind: 'stdio',
       command: process.execPath,
-      args: ['--import', tsxLoader, fixtureStdio, ...(mode ? [mode] : [])],
+      args: ['--import', tsxLoader, script, ...(mode ? [mode] : [])],
     },
     credentials: ['accessToken'],
     inject: (credentials, context) => ({

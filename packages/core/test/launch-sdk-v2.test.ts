@@ -28,35 +28,22 @@ import {
   canaryToken,
   childPids,
   fixtureRecipe,
+  fixtureStdioV2,
   launchTmp,
   leakWatch,
   plainCredentials,
   processGone,
   report,
   serverBin,
-  tsxLoader,
 } from './launch-helpers.js';
-
-const fixtureV2 = new URL('./fixtures/credential-server-v2.ts', import.meta.url).pathname;
 
 /** The v2 fixture's recipe: the token in `FIXTURE_TOKEN` and in the file `token.txt`. */
 function v2Recipe(mode?: string): McpServerSpec {
-  return defineServer({
+  return fixtureRecipe({
     id: 'credential-fixture-v2',
     name: 'Credential fixture (v2 server SDK)',
-    transport: {
-      kind: 'stdio',
-      command: process.execPath,
-      args: ['--import', tsxLoader, fixtureV2, ...(mode ? [mode] : [])],
-    },
-    credentials: ['accessToken'],
-    inject: (credentials, context) => ({
-      env: {
-        FIXTURE_TOKEN: credentials.accessToken,
-        FIXTURE_TOKEN_FILE: context.path('token.txt'),
-      },
-      files: { 'token.txt': credentials.accessToken },
-    }),
+    script: fixtureStdioV2,
+    ...(mode ? { mode } : {}),
   });
 }
 
