@@ -92,12 +92,27 @@ export interface Credentials {
   readonly requestedScopes?: readonly string[];
   /** Further secret values (for example a second token or a session cookie). */
   readonly secrets: Readonly<Record<string, Secret>>;
+  /**
+   * Further tokens with a lifetime of their own (Slack's user token beside its bot token),
+   * by the name of the secret in {@link Credentials.secrets} that holds each. A session
+   * refreshes each with its own refresh token, and a launch never hands a server one
+   * that has expired.
+   */
+  readonly linkedTokens?: Readonly<Record<string, LinkedToken>>;
   /** Non-secret values (email, team, issuer...). */
   readonly metadata: Metadata;
   /** When these credentials were obtained or last refreshed (epoch ms). */
   readonly obtainedAt: number;
   /** What the strategy's engine keeps with the login (the MCP client and issuer, a browser profile). */
   readonly engine?: EngineState;
+}
+
+/** A further token's own refresh token and expiry; the token itself is a secret of the login. */
+export interface LinkedToken {
+  /** Its refresh token, when the service issued one. */
+  readonly refreshToken?: Secret;
+  /** When it expires (epoch ms); absent when the service did not say. */
+  readonly expiresAt?: number;
 }
 
 /**
@@ -123,6 +138,15 @@ export function freezeCredentials(c: Credentials): Credentials {
     scopes: Object.freeze([...c.scopes]),
     ...(c.requestedScopes ? { requestedScopes: Object.freeze([...c.requestedScopes]) } : {}),
     secrets: Object.freeze({ ...c.secrets }),
+    ...(c.linkedTokens
+      ? {
+          linkedTokens: Object.freeze(
+            Object.fromEntries(
+              Object.entries(c.linkedTokens).map(([k, v]) => [k, Object.freeze({ ...v })]),
+            ),
+          ),
+        }
+      : {}),
     metadata: Object.freeze({ ...c.metadata }),
     ...(c.engine ? { engine: Object.freeze({ ...c.engine }) } : {}),
   });
@@ -143,6 +167,17 @@ export function credentialsToRecord(c: Credentials): JsonObject {
     obtainedAt: c.obtainedAt,
   };
   if (c.engine) record.engine = JSON.parse(JSON.stringify(c.engine)) as JsonObject;
+  if (c.linkedTokens) {
+    record.linkedTokens = Object.fromEntries(
+      Object.entries(c.linkedTokens).map(([name, t]) => [
+        name,
+        {
+          ...(t.refreshToken ? { refreshToken: t.refreshToken.reveal() } : {}),
+          ...(t.expiresAt !== undefined ? { expiresAt: t.expiresAt } : {}),
+        },
+      ]),
+    );
+  }
   if (c.refreshToken) record.refreshToken = c.refreshToken.reveal();
   if (c.idToken) record.idToken = c.idToken.reveal();
   if (c.dpopKey) record.dpopKey = c.dpopKey.reveal();
@@ -298,6 +333,31 @@ export function mcpAccountName(issuer: string): string | undefined {
   return url ? `${url.host}${url.pathname.replace(/\/+$/, '')}` : undefined;
 }
 
+/** Reads the `linkedTokens` of a record, or throws `STORE_CORRUPT`. */
+function linkedTokensOf(key: string, value: unknown): Record<string, LinkedToken> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    corrupt(key, 'linkedTokens');
+  }
+  const out: Record<string, LinkedToken> = {};
+  for (const [name, entry] of Object.entries(value as Record<string, unknown>)) {
+    const t = entry as Record<string, unknown> | null;
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      Array.isArray(t) ||
+      (t.refreshToken !== undefined && typeof t.refreshToken !== 'string') ||
+      (t.expiresAt !== undefined && typeof t.expiresAt !== 'number')
+    ) {
+      corrupt(key, `linkedTokens.${name}`);
+    }
+    out[name] = {
+      ...(typeof t.refreshToken === 'string' ? { refreshToken: new Secret(t.refreshToken) } : {}),
+      ...(typeof t.expiresAt === 'number' ? { expiresAt: t.expiresAt } : {}),
+    };
+  }
+  return out;
+}
+
 /** Reads credentials back from a store record; throws `STORE_CORRUPT` on a malformed one. */
 export function credentialsFromRecord(key: string, record: JsonObject): Credentials {
   if (record.v !== RECORD_VERSION) corrupt(key, 'v');
@@ -329,6 +389,8 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
   if (typeof record.obtainedAt !== 'number') corrupt(key, 'obtainedAt');
   if (record.expiresAt !== undefined && typeof record.expiresAt !== 'number')
     corrupt(key, 'expiresAt');
+  const linkedTokens =
+    record.linkedTokens === undefined ? undefined : linkedTokensOf(key, record.linkedTokens);
   const refreshToken = str('refreshToken', true);
   const idToken = str('idToken', true);
   const dpopKey = str('dpopKey', true);
@@ -353,15 +415,51 @@ export function credentialsFromRecord(key: string, record: JsonObject): Credenti
     secrets: Object.fromEntries(
       Object.entries(record.secrets as Record<string, string>).map(([k, v]) => [k, new Secret(v)]),
     ),
+    ...(linkedTokens ? { linkedTokens } : {}),
     metadata: Object.fromEntries(Object.entries(stored).filter(([k]) => !legacy.includes(k))),
     obtainedAt: record.obtainedAt as number,
     ...(engine ? { engine } : {}),
   });
 }
 
-/** Whether the access token has less than `minValidityMs` left (never, without an expiry). */
+/** Whether the login has a token with less than `minValidityMs` left that a refresh renews (never, without an expiry). */
 export function expiresWithin(c: Credentials, minValidityMs: number, now = Date.now()): boolean {
-  return c.expiresAt !== undefined && c.expiresAt - now <= minValidityMs;
+  const at = renewBy(c);
+  return at !== undefined && at - now <= minValidityMs;
+}
+
+/**
+ * When the login must be refreshed by: the earliest expiry of its access token and of
+ * the linked tokens a refresh can renew (one without a refresh token cannot be, so it
+ * does not count). `undefined` when none of them expires.
+ */
+export function renewBy(c: Credentials): number | undefined {
+  let at = c.expiresAt;
+  for (const t of Object.values(c.linkedTokens ?? {})) {
+    if (t.refreshToken && t.expiresAt !== undefined) at = Math.min(at ?? Infinity, t.expiresAt);
+  }
+  return at;
+}
+
+/** Whether two credentials hold the same tokens (the access token and every linked one). */
+export function sameTokens(a: Credentials, b: Credentials): boolean {
+  if (a.accessToken.reveal() !== b.accessToken.reveal()) return false;
+  for (const name of Object.keys({ ...a.linkedTokens, ...b.linkedTokens })) {
+    if (a.secrets[name]?.reveal() !== b.secrets[name]?.reveal()) return false;
+  }
+  return true;
+}
+
+/**
+ * The names of the credentials' tokens known to have expired by `now`: `accessToken`,
+ * and `secrets.<name>` for linked tokens.
+ */
+export function expiredTokens(c: Credentials, now = Date.now()): string[] {
+  const expired = c.expiresAt !== undefined && c.expiresAt <= now ? ['accessToken'] : [];
+  for (const [name, t] of Object.entries(c.linkedTokens ?? {})) {
+    if (t.expiresAt !== undefined && t.expiresAt <= now) expired.push(`secrets.${name}`);
+  }
+  return expired;
 }
 
 /**

@@ -13,6 +13,7 @@ export type {
   BrowserLoginState,
   Credentials,
   EngineState,
+  LinkedToken,
   McpEndpoints,
   McpLoginState,
   Metadata,
@@ -136,6 +137,7 @@ export type { DpopPolicy } from './strategies/oauth/dpop.js';
 export type {
   AuthorizationParamsContext,
   ClientAuthentication,
+  LinkedTokenResponse,
   MappedTokenResponse,
   OAuthEndpoints,
   OAuthStrategy,

@@ -6,6 +6,8 @@ import {
   credentialsToRecord,
   expiresWithin,
   freezeCredentials,
+  renewBy,
+  sameTokens,
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
 import type { CredentialStore } from './store/types.js';
@@ -17,7 +19,7 @@ import { listeners } from './util/listeners.js';
 /** Options of {@link Session.fresh}. */
 export interface FreshOptions {
   /**
-   * Refresh when the access token has less than this left. Default: the session's
+   * Refresh when the access token (or a linked token) has less than this left. Default: the session's
    * refresh skew (60 s), or half the token's lifetime when that is shorter.
    */
   minValidityMs?: number;
@@ -107,10 +109,6 @@ function credentialKeyOf(c: Credentials): string {
   return credentialKey(c.providerId, c.account);
 }
 
-function sameToken(a: Credentials, b: Credentials): boolean {
-  return a.accessToken.reveal() === b.accessToken.reveal();
-}
-
 /** Makes a {@link Session}. */
 export function createSession(init: SessionInit): Session {
   const { provider, store, refreshSkewMs } = init;
@@ -128,10 +126,10 @@ export function createSession(init: SessionInit): Session {
   let key = init.key;
   // A token that lives shorter than twice the skew is refreshed at half its lifetime,
   // not on every call.
-  const skewFor = (c: Credentials): number =>
-    c.expiresAt === undefined
-      ? refreshSkewMs
-      : Math.min(refreshSkewMs, (c.expiresAt - c.obtainedAt) / 2);
+  const skewFor = (c: Credentials): number => {
+    const at = renewBy(c);
+    return at === undefined ? refreshSkewMs : Math.min(refreshSkewMs, (at - c.obtainedAt) / 2);
+  };
   let current = init.credentials;
   let inflight: Promise<Credentials> | undefined;
   let signingIn: Promise<Credentials> | undefined;
@@ -167,7 +165,7 @@ export function createSession(init: SessionInit): Session {
         const stored = await load();
         if (!stored) throw reauth('was removed from the credential store');
         // Another process may have refreshed already: use its result, spend no request.
-        if (!sameToken(stored, current) && (force || !expiresWithin(stored, skewFor(stored)))) {
+        if (!sameTokens(stored, current) && (force || !expiresWithin(stored, skewFor(stored)))) {
           emit(init.onEvent, {
             type: 'credentials_adopted',
             providerId: provider.id,
@@ -175,9 +173,19 @@ export function createSession(init: SessionInit): Session {
           });
           return stored;
         }
+        // A refresh renews the grant; what the sign-in asked for stays with it.
+        const keepRequested = (c: Credentials): Credentials =>
+          stored.requestedScopes && !c.requestedScopes
+            ? freezeCredentials({ ...c, requestedScopes: stored.requestedScopes })
+            : c;
         let next: Credentials;
         try {
-          next = await init.engine.refresh(stored, signal);
+          // What a refresh of several tokens renewed before a later request fails is
+          // kept, in the store and here, so the next refresh starts from it.
+          next = await init.engine.refresh(stored, signal, async (partial) => {
+            await store.set(key, credentialsToRecord(keepRequested(partial)));
+            publish(keepRequested(partial));
+          });
         } catch (error) {
           if (signal?.aborted) {
             throw new LatchkeyError(
@@ -209,10 +217,7 @@ export function createSession(init: SessionInit): Session {
           }
           throw error;
         }
-        // A refresh renews the grant; what the sign-in asked for stays with it.
-        if (stored.requestedScopes && !next.requestedScopes) {
-          next = freezeCredentials({ ...next, requestedScopes: stored.requestedScopes });
-        }
+        next = keepRequested(next);
         // Persist first: a rotated refresh token exists nowhere else.
         await store.set(key, credentialsToRecord(next));
         emit(init.onEvent, {

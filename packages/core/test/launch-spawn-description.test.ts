@@ -89,6 +89,28 @@ describe('spawnDescription', () => {
     expect(tmp.launchDirs()).toEqual([]);
   });
 
+  it('refuses to hand a server an access token known to have expired', async () => {
+    const token = canaryToken();
+    const recipe = defineServer({
+      id: 'env-token',
+      transport: { kind: 'stdio', command: process.execPath },
+      inject: (credentials) => ({ env: { TOKEN: credentials.accessToken } }),
+    });
+    const expired = { ...plainCredentials(token), expiresAt: Date.now() - 60_000 };
+    const error = await spawnDescription(recipe, expired, { tmpDir: tmp.dir }).catch(
+      (e: unknown) => e,
+    );
+    expect(isLatchkeyError(error, 'REAUTH_REQUIRED')).toBe(true);
+    expect((error as Error).message).toContain('accessToken');
+    expect(inspect(error, { depth: 5 })).not.toContain(token);
+    expect(tmp.launchDirs()).toEqual([]);
+    // One that has not expired yet is handed over.
+    const live = { ...plainCredentials(token), expiresAt: Date.now() + 60_000 };
+    const d = await spawnDescription(recipe, live, { tmpDir: tmp.dir });
+    expect(d.env.TOKEN).toBe(token);
+    await d.dispose();
+  });
+
   it('writes into a directory the host owns and removes only its files', async () => {
     const own = mkdtempSync(join(tmpdir(), 'latchkey-host-owned-'));
     try {

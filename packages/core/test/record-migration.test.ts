@@ -35,6 +35,48 @@ function earlierMcpRecord(providerId: string, overrides: Partial<JsonObject> = {
   };
 }
 
+describe('linked tokens in stored records', () => {
+  it('keep their refresh token and expiry through a round trip, the token among the secrets', () => {
+    const record = earlierMcpRecord('slack', {
+      metadata: {},
+      secrets: { userToken: 'user-access' },
+      linkedTokens: { userToken: { refreshToken: 'user-refresh', expiresAt: 1_700_000_500_000 } },
+    });
+    const c = credentialsFromRecord('k', record);
+    expect(c.secrets.userToken?.reveal()).toBe('user-access');
+    expect(c.linkedTokens?.userToken?.refreshToken?.reveal()).toBe('user-refresh');
+    expect(c.linkedTokens?.userToken?.expiresAt).toBe(1_700_000_500_000);
+    expect(Object.isFrozen(c.linkedTokens?.userToken)).toBe(true);
+    expect(credentialsToRecord(c).linkedTokens).toEqual(record.linkedTokens);
+    // Secret-valued: printed, they are redacted.
+    expect(JSON.stringify(c)).not.toContain('user-refresh');
+  });
+
+  it('refuses a malformed entry with STORE_CORRUPT naming it, without secrets', () => {
+    for (const linkedTokens of [
+      [],
+      'x',
+      { userToken: null },
+      { userToken: { refreshToken: 5 } },
+      { userToken: { refreshToken: 'leak-me', expiresAt: 'soon' } },
+    ] as JsonValue[]) {
+      const error = (() => {
+        try {
+          credentialsFromRecord(
+            'credentials/slack/T1',
+            earlierMcpRecord('slack', { linkedTokens }),
+          );
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(isLatchkeyError(error, 'STORE_CORRUPT'), JSON.stringify(linkedTokens)).toBe(true);
+      expect((error as Error).message).toContain('linkedTokens');
+      expect((error as Error).message).not.toContain('leak-me');
+    }
+  });
+});
+
 describe('engine state in stored records', () => {
   it('reads the engine state an earlier release kept in metadata as typed state', () => {
     const c = credentialsFromRecord('k', earlierMcpRecord('remote'));

@@ -1,4 +1,4 @@
-import type { JsonObject, MappedTokenResponse } from '@latchkey/core';
+import type { JsonObject, LinkedTokenResponse, MappedTokenResponse } from '@latchkey/core';
 import { userScope } from './scopes.js';
 
 /**
@@ -47,8 +47,9 @@ function scopes(value: unknown, user: boolean): string[] {
  * Rewrites an `oauth.v2.access` answer (code exchange or token rotation refresh) into
  * RFC 6749's shape. The top-level token (the bot token, or the token just refreshed) is
  * the access token; without one, the user token under `authed_user` is. A user token
- * that comes with a bot token is kept as the secret `userToken` (and its rotation
- * refresh token as `userRefreshToken`). `scope` lists bot scopes as they are and user
+ * that comes with a bot token is the linked token `userToken` (the secret of that name),
+ * with its own rotation refresh token and expiry, so Latchkey refreshes it as well
+ * (Slack rotates it separately from the bot token). `scope` lists bot scopes as they are and user
  * scopes as `user:<scope>`, when the answer carries a user token; otherwise (a bot-only
  * install, a refresh) it is left out and the scopes asked for, or held, are kept.
  * `token_type` becomes `bearer` (Slack says `bot` or `user`, kept as the metadata
@@ -78,18 +79,18 @@ export function mapSlackTokenResponse(body: JsonObject): MappedTokenResponse {
     ? [...scopes(top === undefined ? undefined : body.scope, false), ...scopes(user?.scope, true)]
     : undefined;
 
-  const secrets: Record<string, string> = {};
+  const linkedTokens: Record<string, LinkedTokenResponse> = {};
   const metadata: Record<string, string | number | boolean> = {
     tokenKind: primaryIsUser ? 'user' : 'bot',
   };
   const secondUser = top !== undefined && !primaryIsUser ? str(user?.access_token) : undefined;
   if (secondUser) {
-    secrets.userToken = secondUser;
     const refresh = str(user?.refresh_token);
-    if (refresh) secrets.userRefreshToken = refresh;
-    if (typeof user?.expires_in === 'number') {
-      metadata.userTokenExpiresAt = Date.now() + user.expires_in * 1000;
-    }
+    linkedTokens.userToken = {
+      access_token: secondUser,
+      ...(refresh ? { refresh_token: refresh } : {}),
+      ...(typeof user?.expires_in === 'number' ? { expires_in: user.expires_in } : {}),
+    };
   }
   const team = object(body.team);
   const enterprise = object(body.enterprise);
@@ -112,5 +113,5 @@ export function mapSlackTokenResponse(body: JsonObject): MappedTokenResponse {
   const refresh = str(primary?.refresh_token);
   if (refresh) mapped.refresh_token = refresh;
   if (typeof primary?.expires_in === 'number') mapped.expires_in = primary.expires_in;
-  return { body: mapped, secrets, metadata };
+  return { body: mapped, metadata, ...(secondUser ? { linkedTokens } : {}) };
 }

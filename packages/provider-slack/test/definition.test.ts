@@ -155,7 +155,7 @@ describe('oauth.v2.access answers, mapped', () => {
       token_type: 'bearer',
       scope: 'chat:write channels:read user:search:read',
     });
-    expect(mapped.secrets).toEqual({ userToken: 'xoxp-1' });
+    expect(mapped.linkedTokens).toEqual({ userToken: { access_token: 'xoxp-1' } });
     expect(mapped.metadata).toMatchObject({
       tokenKind: 'bot',
       teamId: 'T1',
@@ -187,7 +187,7 @@ describe('oauth.v2.access answers, mapped', () => {
       refresh_token: 'xoxe-1-r',
       expires_in: 43200,
     });
-    expect(mapped.secrets).toEqual({});
+    expect(mapped.linkedTokens).toBeUndefined();
     expect(mapped.metadata?.tokenKind).toBe('user');
   });
 
@@ -371,5 +371,24 @@ describe('recipes', () => {
     await expect(spawnDescription(slackMcpServer(), botOnly)).rejects.toMatchObject({
       code: 'MISSING_CREDENTIAL',
     });
+  });
+
+  it('slackMcpServer never gets an expired user token: REAUTH_REQUIRED instead', async () => {
+    const all = SLACK_MCP_SERVER_USER_SCOPES.map(userScope);
+    // A rotating user token whose refresh token Slack no longer took, past its expiry.
+    const expired = credentials({
+      scopes: [...SLACK_SERVER_BOT_SCOPES, ...all],
+      secrets: { userToken: new Secret('xoxe.xoxp-expired-0123456789') },
+      linkedTokens: { userToken: { expiresAt: Date.now() - 1000 } },
+      metadata: { tokenKind: 'bot', teamId: 'T0AAA111' },
+    });
+    const error = await spawnDescription(slackMcpServer(), expired).catch((x: unknown) => x);
+    expect(error).toMatchObject({ code: 'REAUTH_REQUIRED' });
+    expect((error as Error).message).toContain('secrets.userToken');
+    expect((error as Error).message).not.toContain('xoxe.xoxp-expired');
+    // server-slack takes the bot token only: the expired user token does not stop it.
+    const bot = await spawnDescription(slackServer(), expired);
+    expect(bot.env.SLACK_BOT_TOKEN).toBeDefined();
+    await bot.dispose();
   });
 });

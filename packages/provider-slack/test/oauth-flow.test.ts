@@ -138,22 +138,41 @@ describe('Slack OAuth v2 against a local Slack', () => {
     const first = session.current();
     expect(first.accessToken.reveal()).toMatch(/^xoxe\.xoxb-1-/);
     expect(first.refreshToken?.reveal()).toMatch(/^xoxe-1-/);
-    expect(first.secrets.userRefreshToken?.reveal()).toMatch(/^xoxe-1-/);
+    expect(first.linkedTokens?.userToken?.refreshToken?.reveal()).toMatch(/^xoxe-1-/);
     expect(first.expiresAt).toBeGreaterThan(Date.now() + 43_000_000);
-    expect(first.metadata.userTokenExpiresAt).toBeGreaterThan(Date.now() + 43_000_000);
+    expect(first.linkedTokens?.userToken?.expiresAt).toBeGreaterThan(Date.now() + 43_000_000);
 
+    slack.tokenRequests.length = 0;
     const next = await session.refresh();
-    const refresh = slack.tokenRequests.at(-1);
-    expect(refresh?.params.get('grant_type')).toBe('refresh_token');
-    expect(refresh?.params.get('refresh_token') === first.refreshToken?.reveal()).toBe(true);
+    const [bot, user] = slack.tokenRequests;
+    expect(slack.tokenRequests).toHaveLength(2);
+    expect(bot?.params.get('grant_type')).toBe('refresh_token');
+    expect(bot?.params.get('refresh_token') === first.refreshToken?.reveal()).toBe(true);
     expect(next.accessToken.reveal()).not.toBe(first.accessToken.reveal());
     expect(next.refreshToken?.reveal()).not.toBe(first.refreshToken?.reveal());
-    // What the refresh answer does not renew is kept: the user token, the team, the account.
-    expect(next.secrets.userToken?.reveal()).toBe(first.secrets.userToken?.reveal());
+    // What the refresh answer does not renew is kept: the team, the account, the kind.
     expect(next.metadata.teamId).toBe('T0AAA111');
+    expect(next.metadata.tokenKind).toBe('bot');
     // The refresh answer names the bot scopes only: the user scopes held are kept.
     expect(next.scopes).toEqual(first.scopes);
     expect(next.scopes).toContain(userScope('search:read'));
+    // Slack rotates the user token separately: its own refresh token, its own expiry.
+    expect(user?.params.get('grant_type')).toBe('refresh_token');
+    const heldUser = first.linkedTokens?.userToken;
+    expect(user?.params.get('refresh_token') === heldUser?.refreshToken?.reveal()).toBe(true);
+    expect(next.secrets.userToken?.reveal()).toMatch(/^xoxe\.xoxp-1-/);
+    expect(next.secrets.userToken?.reveal()).not.toBe(first.secrets.userToken?.reveal());
+    const renewedUser = next.linkedTokens?.userToken;
+    expect(renewedUser?.refreshToken?.reveal()).not.toBe(heldUser?.refreshToken?.reveal());
+    expect(renewedUser?.expiresAt).toBeGreaterThan(heldUser?.expiresAt as number);
+    // Both renewed tokens are stored, and Slack accepts them.
+    const stored = await authenticate(provider(), { store, interactive: false });
+    expect(stored.current().secrets.userToken?.reveal()).toBe(next.secrets.userToken?.reveal());
+    const check = await fetch(`${slack.url}/api/auth.test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${next.secrets.userToken?.reveal()}` },
+    });
+    expect(await check.json()).toMatchObject({ ok: true, user_id: USER.id });
 
     // Another process spent the refresh token: Slack says invalid_refresh_token on HTTP 200.
     slack.spendRefreshToken(next.refreshToken?.reveal() as string);
@@ -161,6 +180,79 @@ describe('Slack OAuth v2 against a local Slack', () => {
     expect(isLatchkeyError(error, 'REAUTH_REQUIRED')).toBe(true);
     expect(events.map((e) => e.type)).toContain('credentials_dropped');
     expect(leaked(slack.issued, events, error)).toEqual([]);
+  });
+
+  it('a user token about to expire is refreshed though the bot token is good for hours', async () => {
+    await app({ rotation: true });
+    const store = memoryStore();
+    const first = (
+      await authenticate(provider(), { store, openUrl: consentingUser().openUrl })
+    ).current();
+    // Signed in 12 hours ago; the user token has 30 s left, the bot token hours.
+    const [key] = await store.list('credentials/slack/');
+    const record = (await store.get(key as string)) as Record<string, unknown>;
+    const linked = record.linkedTokens as Record<string, Record<string, unknown>>;
+    await store.set(key as string, {
+      ...record,
+      obtainedAt: Date.now() - 43_200_000,
+      expiresAt: Date.now() + 4 * 3_600_000,
+      linkedTokens: { userToken: { ...linked.userToken, expiresAt: Date.now() + 30_000 } },
+    });
+    slack.tokenRequests.length = 0;
+    const session = await authenticate(provider(), { store, interactive: false });
+    const fresh = await session.fresh();
+    expect(slack.tokenRequests).toHaveLength(2);
+    expect(fresh.secrets.userToken?.reveal()).not.toBe(first.secrets.userToken?.reveal());
+    expect(fresh.linkedTokens?.userToken?.expiresAt).toBeGreaterThan(Date.now() + 43_000_000);
+    // Fresh now: the next call spends nothing.
+    await session.fresh();
+    expect(slack.tokenRequests).toHaveLength(2);
+  });
+
+  it('a user-token refresh that fails midway keeps the rotated bot refresh token', async () => {
+    await app({ rotation: true });
+    const store = memoryStore();
+    const session = await authenticate(provider(), {
+      store,
+      openUrl: consentingUser().openUrl,
+    });
+    const first = session.current();
+    slack.failNextRefresh('user', 'ratelimited');
+    const error = await session.refresh().catch((e: unknown) => e);
+    expect(isLatchkeyError(error, 'TOKEN_REQUEST_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('ratelimited');
+    expect((error as Error).message).toContain('userToken');
+    // The bot refresh token was spent, and its successor is in the store.
+    const kept = (await authenticate(provider(), { store, interactive: false })).current();
+    expect(kept.refreshToken?.reveal()).not.toBe(first.refreshToken?.reveal());
+    expect(kept.secrets.userToken?.reveal()).toBe(first.secrets.userToken?.reveal());
+    // The next refresh renews both, with no invalid_refresh_token on the way.
+    const next = await session.refresh();
+    expect(next.secrets.userToken?.reveal()).not.toBe(first.secrets.userToken?.reveal());
+    expect(leaked(slack.issued, error)).toEqual([]);
+  });
+
+  it('a dead user refresh token keeps the bot token and the user token until it expires', async () => {
+    await app({ rotation: true });
+    const store = memoryStore();
+    const events: LatchkeyEvent[] = [];
+    const session = await authenticate(provider(), {
+      store,
+      openUrl: consentingUser().openUrl,
+      onEvent: (e) => events.push(e),
+    });
+    const first = session.current();
+    slack.spendRefreshToken(first.linkedTokens?.userToken?.refreshToken?.reveal() as string);
+    const next = await session.refresh();
+    expect(next.accessToken.reveal()).not.toBe(first.accessToken.reveal());
+    expect(next.secrets.userToken?.reveal()).toBe(first.secrets.userToken?.reveal());
+    expect(next.linkedTokens?.userToken?.refreshToken).toBeUndefined();
+    expect(next.linkedTokens?.userToken?.expiresAt).toBe(first.linkedTokens?.userToken?.expiresAt);
+    expect(events.map((e) => e.type)).not.toContain('credentials_dropped');
+    // A user token that no refresh can renew does not make every call refresh.
+    slack.tokenRequests.length = 0;
+    await session.fresh();
+    expect(slack.tokenRequests).toHaveLength(0);
   });
 
   it('a forged code: ok:false invalid_code on HTTP 200 becomes INVALID_GRANT', async () => {

@@ -191,6 +191,53 @@ describe.skipIf(slackMcpBinary === undefined)(
       expect(leaked(slack.issued, events)).toEqual([]);
     });
 
+    it('a rotating user token that expired is refreshed before the server gets it', async () => {
+      // Bot and user scopes with token rotation: two tokens, each with its own refresh token.
+      const port = await freePort();
+      slack.app = {
+        clientId: '1111.2222',
+        clientSecret: 'fake-slack-client-secret-0123456789',
+        redirectUri: `http://127.0.0.1:${port}/slack/callback`,
+        rotation: true,
+        tokenLifetime: 3,
+        team: 'T0AAA111',
+      };
+      const provider = slackProvider({
+        clientId: '1111.2222',
+        clientSecret: 'fake-slack-client-secret-0123456789',
+        botScopes: SLACK_SERVER_BOT_SCOPES,
+        userScopes: SLACK_MCP_SERVER_USER_SCOPES,
+        redirectPort: port,
+        baseUrl: slack.url,
+      });
+      const session = await authenticate(provider, {
+        store: memoryStore(),
+        openUrl: consentingUser().openUrl,
+      });
+      const first = session.current();
+      // Both tokens expire; what Slack issues from now on lives for 12 hours.
+      await new Promise((r) => setTimeout(r, (first.expiresAt as number) - Date.now() + 300));
+      slack.app = { ...slack.app, tokenLifetime: 43_200 };
+      const stale = await fetch(`${slack.url}/api/auth.test`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${first.secrets.userToken?.reveal()}` },
+      });
+      expect(await stale.json()).toMatchObject({ ok: false, error: 'token_expired' });
+
+      slack.authTests.length = 0;
+      const events: ServerEvent[] = [];
+      const server = await launch(recipe(), session, events);
+      const { tools } = await server.client.listTools();
+      expect(tools.map((t) => t.name)).toContain('channels_list');
+      // The server checked a user token with auth.test, and Slack took it.
+      expect(slack.authTests.length).toBeGreaterThan(0);
+      expect(slack.authTests.every((call) => call.kind === 'user' && call.ok)).toBe(true);
+      const now = session.current();
+      expect(now.secrets.userToken?.reveal()).not.toBe(first.secrets.userToken?.reveal());
+      expect(now.linkedTokens?.userToken?.expiresAt).toBeGreaterThan(Date.now() + 43_000_000);
+      expect(leaked(slack.issued, events)).toEqual([]);
+    });
+
     it('gets xoxc, xoxd and the browser user agent from a browser session (what 1.3.0 sends, recorded)', async () => {
       // A browser sign-in at the local Slack, as the browser provider stores it.
       const signin = await fetch(`${slack.url}/signin`, {

@@ -45,6 +45,11 @@ export function checkCredentials(value: unknown): Credentials {
   if (Object.values(secrets).some((s) => !(s instanceof Secret))) {
     throw new TypeError('every value of credentials.secrets must be a Secret');
   }
+  for (const [name, t] of Object.entries(c.linkedTokens ?? {})) {
+    if (t?.refreshToken !== undefined && !(t.refreshToken instanceof Secret)) {
+      throw new TypeError(`credentials.linkedTokens.${name}.refreshToken must be a Secret`);
+    }
+  }
   return freezeCredentials({
     tokenType: 'bearer',
     obtainedAt: Date.now(),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Credentials } from '../credentials.js';
+import { type Credentials, expiredTokens } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import { maskSecrets, Secret } from '../secret.js';
 import type { AuthProvider } from '../strategies/provider.js';
@@ -36,6 +36,9 @@ export function credentialSecrets(credentials: Credentials): Secret[] {
     ...(credentials.refreshToken ? [credentials.refreshToken] : []),
     ...(credentials.idToken ? [credentials.idToken] : []),
     ...Object.values(credentials.secrets),
+    ...Object.values(credentials.linkedTokens ?? {}).flatMap((t) =>
+      t.refreshToken ? [t.refreshToken] : [],
+    ),
   ];
 }
 
@@ -229,5 +232,29 @@ export function resolveInjection(
   if (spec.transport.kind === 'http' && Object.keys(resolved.files).length > 0) {
     bad(spec.id, 'files', 'http servers get no files; send credentials as headers');
   }
+  refuseExpired(spec, credentials, resolved);
   return resolved;
+}
+
+/**
+ * `REAUTH_REQUIRED` when the injection hands the server a token known to have expired:
+ * the credentials come fresh from the session, so such a token is one no refresh renews.
+ */
+function refuseExpired(spec: McpServerSpec, c: Credentials, resolved: ResolvedInjection): void {
+  const values = [
+    ...Object.values(resolved.env),
+    ...Object.values(resolved.files),
+    ...Object.values(resolved.headers),
+  ];
+  for (const field of expiredTokens(c)) {
+    const name = field.slice('secrets.'.length);
+    const token = field === 'accessToken' ? c.accessToken : c.secrets[name];
+    const value = token?.reveal();
+    if (value === undefined || value === '' || !values.some((v) => v.includes(value))) continue;
+    const at = field === 'accessToken' ? c.expiresAt : c.linkedTokens?.[name]?.expiresAt;
+    throw new LatchkeyError(
+      'REAUTH_REQUIRED',
+      `The recipe "${spec.id}" would hand its server ${field} of the login for ${c.account} at ${c.providerId}, which expired at ${new Date(at ?? 0).toISOString()} and could not be refreshed. Sign in again.`,
+    );
+  }
 }

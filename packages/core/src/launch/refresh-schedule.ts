@@ -1,4 +1,4 @@
-import type { Credentials } from '../credentials.js';
+import { type Credentials, renewBy, sameTokens } from '../credentials.js';
 import { LatchkeyError } from '../errors.js';
 import { MAX_TIMER_MS } from '../util/abort.js';
 import type { CredentialSource } from './credential-source.js';
@@ -32,12 +32,13 @@ const FATAL = new Set(['REAUTH_REQUIRED', 'LOGIN_REQUIRED', 'STORE_CORRUPT']);
 
 /** How long before expiry credentials are refreshed. */
 export function refreshLead(credentials: Credentials, leadMs = DEFAULT_LEAD_MS): number {
-  if (credentials.expiresAt === undefined) return leadMs;
-  return Math.min(leadMs, Math.max(0, (credentials.expiresAt - credentials.obtainedAt) / 2));
+  const at = renewBy(credentials);
+  if (at === undefined) return leadMs;
+  return Math.min(leadMs, Math.max(0, (at - credentials.obtainedAt) / 2));
 }
 
 /**
- * Calls `source.fresh()` shortly before the access token expires, so a server that
+ * Calls `source.fresh()` shortly before the access token (or a linked token) expires, so a server that
  * cannot refresh by itself gets new credentials while the old ones still work. The
  * timer is unref'd: it never keeps the host alive.
  */
@@ -63,7 +64,7 @@ export function refreshSchedule(options: RefreshScheduleOptions): RefreshSchedul
       // A little more than the lead, so a timer that fires a millisecond early still refreshes.
       const next = await options.source.fresh({ minValidityMs: lead + 1000 });
       if (stopped) return;
-      if (next.accessToken.reveal() === held.accessToken.reveal()) {
+      if (sameTokens(next, held)) {
         arm(1000, held);
         return;
       }
@@ -78,7 +79,7 @@ export function refreshSchedule(options: RefreshScheduleOptions): RefreshSchedul
         options.onError(failure, undefined);
         return;
       }
-      const left = (held.expiresAt ?? Date.now()) - Date.now();
+      const left = (renewBy(held) ?? Date.now()) - Date.now();
       const retryInMs = Math.min(30_000, Math.max(1_000, left / 4));
       options.onError(failure, retryInMs);
       arm(retryInMs, held);
@@ -87,9 +88,9 @@ export function refreshSchedule(options: RefreshScheduleOptions): RefreshSchedul
 
   return {
     schedule(credentials) {
-      if (stopped || !options.refreshable || credentials.expiresAt === undefined) return;
-      const lead = refreshLead(credentials, options.leadMs);
-      arm(credentials.expiresAt - lead - Date.now(), credentials);
+      const at = renewBy(credentials);
+      if (stopped || !options.refreshable || at === undefined) return;
+      arm(at - refreshLead(credentials, options.leadMs) - Date.now(), credentials);
     },
     stop() {
       stopped = true;

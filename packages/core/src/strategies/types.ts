@@ -55,9 +55,15 @@ export interface StrategyEngine {
   signIn(request: SignInRequest): Promise<Credentials>;
   /**
    * Renews credentials without the user. Throws `INVALID_GRANT` or `REAUTH_REQUIRED`
-   * when only a new sign-in can help.
+   * when only a new sign-in can help. A refresh of several tokens (linked tokens) calls
+   * `save` with what it renewed so far before each further request, so a rotated
+   * refresh token is kept when a later request fails.
    */
-  refresh(current: Credentials, signal?: AbortSignal): Promise<Credentials>;
+  refresh(
+    current: Credentials,
+    signal?: AbortSignal,
+    save?: (partial: Credentials) => Promise<void>,
+  ): Promise<Credentials>;
   /** Ends the grant at the service; `false` when the service cannot revoke. */
   revoke(current: Credentials, signal?: AbortSignal): Promise<boolean>;
 }

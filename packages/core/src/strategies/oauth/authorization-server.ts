@@ -7,6 +7,7 @@ import type { DpopBinding } from './dpop.js';
 import { isIssuerMismatch, toLatchkeyError } from './errors.js';
 import type {
   ClientAuthentication,
+  LinkedTokenResponse,
   MappedTokenResponse,
   OAuthStrategy,
   TokenExchangeProxy,
@@ -16,6 +17,7 @@ import type {
 export interface TokenResponseExtras {
   secrets: Record<string, string>;
   metadata: Record<string, string | number | boolean>;
+  linkedTokens: Record<string, LinkedTokenResponse>;
 }
 
 /** How the flows talk to an authorization server: the client, scopes, redirect, extra parameters. */
@@ -286,7 +288,7 @@ export function createOAuthContext(
   });
 
   const tokenRequestOptions = (signal?: AbortSignal) => {
-    const extras: TokenResponseExtras = { secrets: {}, metadata: {} };
+    const extras: TokenResponseExtras = { secrets: {}, metadata: {}, linkedTokens: {} };
     const map = settings.mapTokenResponse;
     const tokenFetch: typeof fetch = map
       ? async (input, init) => {
@@ -303,6 +305,7 @@ export function createOAuthContext(
           const mapped = map(body as JsonObject, response.status);
           Object.assign(extras.secrets, mapped.secrets);
           Object.assign(extras.metadata, mapped.metadata);
+          Object.assign(extras.linkedTokens, mapped.linkedTokens);
           const isError = typeof mapped.body.error === 'string';
           // The server's headers stay (DPoP-Nonce, WWW-Authenticate); only the body changes.
           const headers = new Headers(response.headers);

@@ -57,10 +57,10 @@ export function oauthEngine(
       const { token } = await runFlow(flow, interaction.flow, interaction.paste);
       return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
     },
-    async refresh(current, signal) {
+    async refresh(current, signal, save) {
       const ctx = await context(signal);
       const dpop = await storedDpopBinding(current, provider.name);
-      return refreshCredentials(dpop ? ctx.withDpop(dpop) : ctx, current, signal);
+      return refreshCredentials(dpop ? ctx.withDpop(dpop) : ctx, current, signal, save);
     },
     async revoke(current, signal) {
       return revokeCredentials(await context(signal), current, signal);

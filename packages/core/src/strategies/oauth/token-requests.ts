@@ -1,5 +1,10 @@
 import * as oauth from 'oauth4webapi';
-import { type Credentials, type EngineState, freezeCredentials } from '../../credentials.js';
+import {
+  type Credentials,
+  type EngineState,
+  freezeCredentials,
+  type LinkedToken,
+} from '../../credentials.js';
 import { LatchkeyError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import type { AuthorizationRequest } from './authorization-request.js';
@@ -122,6 +127,10 @@ export function toCredentials(
   const dpopKey =
     r.token_type.toLowerCase() === 'dpop' ? (context.dpop?.key ?? previous?.dpopKey) : undefined;
   const engine = base.engine ?? previous?.engine;
+  const linked = Object.entries(token.extras.linkedTokens);
+  const linkedTokens: Record<string, LinkedToken> = { ...previous?.linkedTokens };
+  for (const [name, t] of linked)
+    linkedTokens[name] = linkedToken(token, t, previous?.linkedTokens?.[name]);
   return freezeCredentials({
     providerId: context.provider.id,
     account,
@@ -139,7 +148,9 @@ export function toCredentials(
       ...Object.fromEntries(
         Object.entries(token.extras.secrets).map(([k, v]) => [k, new Secret(v)]),
       ),
+      ...Object.fromEntries(linked.map(([k, t]) => [k, new Secret(t.access_token)])),
     },
+    ...(Object.keys(linkedTokens).length > 0 ? { linkedTokens } : {}),
     metadata: {
       ...previous?.metadata,
       ...base.metadata,
@@ -149,6 +160,21 @@ export function toCredentials(
     obtainedAt: token.receivedAt,
     ...(engine ? { engine } : {}),
   });
+}
+
+/** A linked token's refresh token and expiry from a response, keeping a refresh token it did not renew. */
+function linkedToken(
+  token: Pick<TokenResult, 'receivedAt'>,
+  t: { refresh_token?: string | undefined; expires_in?: number | undefined },
+  previous: LinkedToken | undefined,
+): LinkedToken {
+  const refreshToken = t.refresh_token ? new Secret(t.refresh_token) : previous?.refreshToken;
+  return {
+    ...(refreshToken ? { refreshToken } : {}),
+    ...(typeof t.expires_in === 'number'
+      ? { expiresAt: token.receivedAt + t.expires_in * 1000 }
+      : {}),
+  };
 }
 
 /** Names the account of a fresh token result and builds its credentials. */
@@ -183,6 +209,7 @@ export async function refreshCredentials(
   context: OAuthContext,
   current: Credentials,
   signal?: AbortSignal,
+  save?: (partial: Credentials) => Promise<void>,
 ): Promise<Credentials> {
   if (!current.refreshToken) {
     throw new LatchkeyError(
@@ -190,24 +217,75 @@ export async function refreshCredentials(
       `The login for ${current.account} at ${context.provider.name} has expired and cannot be refreshed (the service issued no refresh token). Sign in again.`,
     );
   }
-  const refreshToken = current.refreshToken.reveal();
-  const token = await tokenRequest(
+  const token = await refreshGrant(context, current.refreshToken, 'the token refresh', signal);
+  let next = toCredentials(context, token, current.account, {
+    scopes: current.scopes,
+    previous: current,
+  });
+  const linked = Object.entries(next.linkedTokens ?? {}).filter(([, t]) => t.refreshToken);
+  for (const [name, held] of linked) {
+    // The refresh tokens rotate: what is renewed so far is saved before the next request.
+    await save?.(next);
+    next = await refreshLinkedToken(context, next, name, held, signal);
+  }
+  return next;
+}
+
+function refreshGrant(
+  context: OAuthContext,
+  refreshToken: Secret,
+  step: string,
+  signal: AbortSignal | undefined,
+): Promise<TokenResult> {
+  return tokenRequest(
     context,
-    'the token refresh',
+    step,
     signal,
     (options) =>
       oauth.refreshTokenGrantRequest(
         context.tokenAs,
         context.client,
         context.clientAuth,
-        refreshToken,
+        refreshToken.reveal(),
         options,
       ),
     (response) => oauth.processRefreshTokenResponse(context.tokenAs, context.client, response),
   );
-  return toCredentials(context, token, current.account, {
-    scopes: current.scopes,
-    previous: current,
+}
+
+/**
+ * Renews one linked token with its own refresh token. What the answer says besides the
+ * token (its kind, its scopes) is the linked token's, not the login's, so it is left
+ * out. A refresh token the service no longer accepts leaves the token as it was, without
+ * it: the token then serves until it expires, and a launch after that asks for a new
+ * sign-in (`REAUTH_REQUIRED`) instead of handing a server an expired token.
+ */
+async function refreshLinkedToken(
+  context: OAuthContext,
+  current: Credentials,
+  name: string,
+  held: LinkedToken,
+  signal: AbortSignal | undefined,
+): Promise<Credentials> {
+  let renewed: LinkedToken;
+  let value: Secret | undefined;
+  try {
+    const token = await refreshGrant(
+      context,
+      held.refreshToken as Secret,
+      `the refresh of the linked token "${name}"`,
+      signal,
+    );
+    value = new Secret(token.response.access_token);
+    renewed = linkedToken(token, token.response, held);
+  } catch (error) {
+    if (!(error instanceof LatchkeyError) || error.code !== 'INVALID_GRANT') throw error;
+    renewed = held.expiresAt !== undefined ? { expiresAt: held.expiresAt } : {};
+  }
+  return freezeCredentials({
+    ...current,
+    secrets: { ...current.secrets, ...(value ? { [name]: value } : {}) },
+    linkedTokens: { ...current.linkedTokens, [name]: renewed },
   });
 }
 

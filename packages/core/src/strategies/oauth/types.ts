@@ -53,6 +53,25 @@ export interface MappedTokenResponse {
   secrets?: Record<string, string>;
   /** Further non-secret values to keep with the credentials (for example a team name). */
   metadata?: Record<string, string | number | boolean>;
+  /**
+   * Further tokens the response carries, each with a refresh token and lifetime of its
+   * own (Slack's user token beside its bot token), by the secret name to keep each
+   * under. Latchkey keeps the token as that secret and refreshes it with its own refresh
+   * token whenever it refreshes the login; the answer to that refresh is mapped by the
+   * same function, and its `access_token`, `refresh_token` and `expires_in` renew the
+   * linked token.
+   */
+  linkedTokens?: Record<string, LinkedTokenResponse>;
+}
+
+/** A further token of a token response, in the RFC 6749 §5.1 shape. */
+export interface LinkedTokenResponse {
+  /** The token. */
+  access_token: string;
+  /** Its own refresh token. */
+  refresh_token?: string;
+  /** Its lifetime in seconds. */
+  expires_in?: number;
 }
 
 /**
