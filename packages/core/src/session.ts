@@ -109,6 +109,11 @@ function credentialKeyOf(c: Credentials): string {
   return credentialKey(c.providerId, c.account);
 }
 
+/** Whether two credentials are the same grant state: the same access and refresh tokens. */
+function sameGrant(a: Credentials, b: Credentials): boolean {
+  return sameTokens(a, b) && a.refreshToken?.reveal() === b.refreshToken?.reveal();
+}
+
 /** Makes a {@link Session}. */
 export function createSession(init: SessionInit): Session {
   const { provider, store, refreshSkewMs } = init;
@@ -197,6 +202,18 @@ export function createSession(init: SessionInit): Session {
             error instanceof LatchkeyError &&
             (error.code === 'INVALID_GRANT' || error.code === 'REAUTH_REQUIRED')
           ) {
+            // A process that did not wait for the lock (a store without one across
+            // processes, a lock taken over) may have rotated the refresh token first:
+            // the login lives on in the store with its newer tokens.
+            const latest = error.code === 'INVALID_GRANT' ? await load() : undefined;
+            if (latest && !sameGrant(latest, stored)) {
+              emit(init.onEvent, {
+                type: 'credentials_adopted',
+                providerId: provider.id,
+                account: latest.account,
+              });
+              return latest;
+            }
             await store.delete(key);
             emit(init.onEvent, {
               type: 'credentials_dropped',
