@@ -3,10 +3,21 @@
 //     authenticate() resolves (validation and closing the browser included): detection
 //     must be event-driven, not slow polling.
 // (b) Browser launch to the first page: from authenticate() to the sign-in form shown.
+// (c) A session cookie that arrives only in a fetch() response (HttpOnly Set-Cookie, no
+//     navigation, no script write): from the server sending that response to
+//     authenticate() resolving, against the same cookie arriving with a navigation (a
+//     303 with Set-Cookie) as the baseline, in alternating pairs.
+// The built packages are measured: `npm run bench` builds core and browser-extract first.
+
+import { puppeteerDriver } from '@latchkey/browser-extract';
 import { authenticate, type LatchkeyEvent, memoryStore } from '@latchkey/core';
 import type { Page } from 'puppeteer-core';
-// The driver's source, so the benchmark needs no build of @latchkey/browser-extract.
-import { puppeteerDriver } from '../packages/browser-extract/src/index.js';
+import {
+  type CookieSite,
+  type CookieVia,
+  cookieSiteProvider,
+  startCookieSite,
+} from '../packages/browser-extract/test/fixtures/cookie-site.js';
 import {
   type FakeWebApp,
   startFakeWebApp,
@@ -17,10 +28,12 @@ import {
   fillSignInForm,
   useTestChromium,
 } from '../packages/browser-extract/test/fixtures/harness.js';
-import { goal, max, median, ms } from './stats.js';
+import { goal, max, median, ms, ratio } from './stats.js';
 
 const RUNS = 15;
 const GOAL_MS = 250;
+// Pairs of cookie sign-ins (fetch() and navigation, alternating which goes first).
+const COOKIE_PAIRS = 15;
 // The token is written this long after the route change, out of step with the 1 s poll.
 const TOKEN_DELAY_MS = 730;
 
@@ -71,6 +84,67 @@ async function signIn(app: FakeWebApp): Promise<Run> {
   };
 }
 
+interface CookieRun {
+  /** Session response sent → login_detected event. */
+  detect: number;
+  /** Session response sent → authenticate() resolved (browser closed). */
+  resolve: number;
+}
+
+/** Times one sign-in whose page gets its session cookie `via` a navigation or a fetch(). */
+async function cookieSignIn(site: CookieSite, via: CookieVia): Promise<CookieRun> {
+  const now = () => performance.timeOrigin + performance.now();
+  const before = site.sessions.length;
+  let detectedAt = 0;
+  // The strategy's default poll (1 s): only the driver's reports make detection fast.
+  await authenticate(cookieSiteProvider(site, { via, delayMs: 300 }), {
+    store: memoryStore(),
+    browser: puppeteerDriver({ headless: true, args: CHROMIUM_ARGS }),
+    onEvent: (event: LatchkeyEvent) => {
+      if (event.type === 'login_detected') detectedAt = now();
+    },
+  });
+  const resolvedAt = now();
+  const sent = site.sessions[before];
+  if (sent === undefined || sent.via !== via) throw new Error(`no ${via} session was sent`);
+  return { detect: detectedAt - sent.sentAt, resolve: resolvedAt - sent.sentAt };
+}
+
+const spread = (values: readonly number[]) =>
+  `median ${ms(median(values))} (${ms(Math.min(...values))}–${ms(Math.max(...values))})`;
+
+async function cookieResponses(): Promise<void> {
+  const site = await startCookieSite();
+  try {
+    await cookieSignIn(site, 'navigation'); // warm-up
+    await cookieSignIn(site, 'fetch');
+    const runs: Record<'navigation' | 'fetch', CookieRun[]> = { navigation: [], fetch: [] };
+    const ratios: number[] = [];
+    for (let pair = 0; pair < COOKIE_PAIRS; pair += 1) {
+      // Alternate which goes first, so that neither always follows the other.
+      const order =
+        pair % 2 === 0 ? (['navigation', 'fetch'] as const) : (['fetch', 'navigation'] as const);
+      for (const via of order) runs[via].push(await cookieSignIn(site, via));
+      ratios.push((runs.fetch[pair]?.resolve ?? 0) / (runs.navigation[pair]?.resolve ?? 1));
+    }
+    const of = (via: 'navigation' | 'fetch', key: keyof CookieRun) =>
+      spread(runs[via].map((r) => r[key]));
+    const fetchMedian = median(runs.fetch.map((r) => r.resolve));
+    const navigationMedian = median(runs.navigation.map((r) => r.resolve));
+    console.log(
+      `session cookie in a navigation response (303 + Set-Cookie, baseline) → authenticate() resolved: ${of('navigation', 'resolve')}; → login detected: ${of('navigation', 'detect')}, over ${COOKIE_PAIRS} alternating pairs`,
+    );
+    console.log(
+      `session cookie in a fetch() response only (HttpOnly Set-Cookie) → authenticate() resolved: ${of('fetch', 'resolve')} ${goal(`median <= ${GOAL_MS} ms`, fetchMedian <= GOAL_MS)}; → login detected: ${of('fetch', 'detect')}`,
+    );
+    console.log(
+      `fetch() / navigation (authenticate() resolved), median of per-pair ratios: ${ratio(median(ratios))} (${ratio(Math.min(...ratios))}–${ratio(Math.max(...ratios))}); ratio of medians ${ratio(fetchMedian / navigationMedian)}`,
+    );
+  } finally {
+    await site.close();
+  }
+}
+
 export async function browserExtract(): Promise<void> {
   console.log('\n## 5. Browser sign-in in a real Chromium (fake web app)');
   await useTestChromium();
@@ -97,4 +171,5 @@ export async function browserExtract(): Promise<void> {
   } finally {
     await app.close();
   }
+  await cookieResponses();
 }

@@ -1,4 +1,4 @@
-// Runs every benchmark in sequence: `npm run bench` (builds @latchkey/core first).
+// Runs every benchmark in sequence: `npm run bench` (builds @latchkey/core and @latchkey/browser-extract first).
 import { browserExtract } from './browser-extract.js';
 import { coldImport } from './cold-import.js';
 import { freshConcurrent } from './fresh-concurrent.js';

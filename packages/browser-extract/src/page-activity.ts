@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowserActivity } from '@latchkey/core';
 import type { Browser, Frame, Page } from 'puppeteer-core';
+import { watchCookieResponses } from './cookie-responses.js';
 
 /** Stops watching. */
 export interface ActivityWatch {
@@ -37,7 +38,8 @@ function hookScript(binding: string): string {
  * Reports what happens in the page to the extraction loop as it happens: top-level
  * navigations and in-page route changes (`framenavigated`, which puppeteer also fires
  * for `history.pushState`, `replaceState`, `popstate` and hash changes), storage and
- * cookie writes (through an exposed binding), and the window or browser closing.
+ * cookie writes (through an exposed binding), responses that set cookies
+ * (`watchCookieResponses`), and the window or browser closing.
  */
 export async function watchActivity(
   browser: Browser,
@@ -57,8 +59,10 @@ export async function watchActivity(
     report({ type: 'storage_changed' });
   });
   await page.evaluateOnNewDocument(hookScript(binding));
+  const cookies = watchCookieResponses(page, report);
   return {
     dispose() {
+      cookies.dispose();
       page.off('framenavigated', onNavigated);
       page.off('close', onClosed);
       page.off('error', onClosed);

@@ -111,8 +111,9 @@ async function release(resources: Resources, closeTimeoutMs: number): Promise<vo
  * Edge or Brave in a visible window (headless on request) with an isolated profile,
  * over a pipe rather than a debugging port, or uses an already running browser. It
  * reads HttpOnly cookies through the DevTools protocol, reports navigations, route
- * changes and storage writes as they happen, and blocks top-level navigations that
- * the provider's allowlist refuses before they are sent.
+ * changes, storage writes and responses that set cookies (a `fetch()` included) as
+ * they happen, and blocks top-level navigations that the provider's allowlist refuses
+ * before they are sent.
  *
  * @see https://pptr.dev/api/puppeteer.puppeteernode.launch
  */

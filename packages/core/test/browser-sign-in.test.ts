@@ -254,6 +254,27 @@ describe('browser sign-in loop (fake driver)', () => {
     expect(Date.now() - written).toBeLessThan(200);
   });
 
+  it('reacts at once to a cookie set by a fetch() response (cookies_changed), without waiting for the poll', async () => {
+    const fake = fakeBrowser();
+    const run = authenticate(chatProvider({ pollIntervalMs: 60_000 }), {
+      store: memoryStore(),
+      browser: fake.driver,
+    });
+    await fake.whenOpen();
+    fake.setItem('localConfig', blob({ T1: { token: TOKEN, name: 'One' } }));
+    await new Promise((r) => setTimeout(r, 50));
+    // The cookie lands in the jar with no navigation and no script write; the driver
+    // saw the response's Set-Cookie header.
+    const readsBefore = fake.reads;
+    fake.setCookie({ name: 'd', value: COOKIE, domain: '.chat.example' });
+    const set = Date.now();
+    fake.request?.report({ type: 'cookies_changed' });
+    const session = await run;
+    expect(Date.now() - set).toBeLessThan(200);
+    expect(fake.reads).toBe(readsBefore + 1);
+    expect(session.current().secrets.d?.reveal()).toBe(COOKIE);
+  });
+
   it('fails with INVALID_CREDENTIALS when the service rejects the session', async () => {
     const fake = fakeBrowser();
     const w = watch();

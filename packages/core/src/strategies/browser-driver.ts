@@ -46,6 +46,12 @@ export type BrowserActivity =
   | { type: 'navigated'; url: string }
   /** The page wrote to its storage or to `document.cookie`. */
   | { type: 'storage_changed' }
+  /**
+   * The profile's cookies may have changed without a script writing them: a response
+   * carried `Set-Cookie` (a `fetch()`, a subresource from any origin, a redirect),
+   * HttpOnly cookies included. It only wakes the loop, which reads the cookies again.
+   */
+  | { type: 'cookies_changed' }
   /** A top-level navigation was refused by {@link BrowserOpenRequest.allowNavigation} and not sent. */
   | { type: 'navigation_blocked'; url: string }
   /** The user closed the window, or the browser went away. */

@@ -97,10 +97,10 @@ async function closeWindow(window: BrowserWindow): Promise<void> {
 /**
  * Runs a browser sign-in for a provider of the `browser` strategy and returns the
  * credentials, without storing them: opens the window through the driver, reads the
- * page after every navigation, route change and storage write (and on a short poll)
- * until the extractor finds the whole session, checks it with the provider's
- * `validate`, and closes the window on every path. `authenticate()` runs this and
- * stores the result.
+ * page after every navigation, route change, storage write and response that sets
+ * cookies (and on a short poll) until the extractor finds the whole session, checks it
+ * with the provider's `validate`, and closes the window on every path.
+ * `authenticate()` runs this and stores the result.
  */
 export function signInWithBrowser(
   provider: ProviderOf<StrategyBase>,
@@ -151,6 +151,7 @@ export async function runBrowserSignIn(
         dirty = true;
         break;
       case 'storage_changed':
+      case 'cookies_changed':
         dirty = true;
         break;
       case 'navigation_blocked':

@@ -34,10 +34,11 @@ export interface PartialExtraction {
 }
 
 /**
- * Reads the page after each navigation, route change, storage write and poll. Returns
- * the {@link Extraction} once the login is complete, a {@link PartialExtraction} when
- * a value was found without its partner, or `undefined` to keep waiting. A thrown
- * `LatchkeyError` ends the sign-in; other errors (the page was navigating) are retried.
+ * Reads the page after each navigation, route change, storage write, response that
+ * sets cookies, and poll. Returns the {@link Extraction} once the login is complete, a
+ * {@link PartialExtraction} when a value was found without its partner, or
+ * `undefined` to keep waiting. A thrown `LatchkeyError` ends the sign-in; other errors
+ * (the page was navigating) are retried.
  */
 export type Extractor = (
   page: BrowserPage,
