@@ -27,6 +27,12 @@ export const LATCHKEY_ERROR_CODES = {
   CALLBACK_INVALID:
     'The URL given back by the user (paste-back) is not a valid callback for this flow.',
   OPEN_URL_FAILED: 'The browser could not be opened.',
+  SIGN_IN_PAGE_ERROR:
+    'The host (through `openUrl`) reported that the sign-in page showed an error instead of coming back, for example an unknown client id or an unregistered redirect URI.',
+  AUTHORIZATION_REQUEST_REJECTED:
+    'The authorization server refused the pushed authorization request (RFC 9126) before the user saw a page; the message quotes its error.',
+  PAR_REQUIRED:
+    'The authorization server accepts only pushed authorization requests (RFC 9126), and Latchkey cannot send one: the provider uses a token-exchange proxy (which holds the client secret), or the metadata names no PAR endpoint.',
   STORE_CORRUPT:
     'A credential store file cannot be read as credentials. The file is left untouched.',
   STORE_LOCKED: 'A credential store lock could not be taken in time.',

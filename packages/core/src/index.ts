@@ -56,7 +56,12 @@ export type {
   ServerTransportSpec,
   StdioTransportSpec,
 } from './launch/types.js';
-export { type OpenUrl, openSystemBrowser } from './open-url.js';
+export {
+  type OpenUrl,
+  openSystemBrowser,
+  type SignInPage,
+  type SignInPageError,
+} from './open-url.js';
 export { Secret } from './secret.js';
 export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';

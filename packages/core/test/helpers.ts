@@ -6,6 +6,7 @@ import {
   defineProvider,
   type LatchkeyEvent,
   type OAuthStrategyDefinition,
+  type SignInPage,
 } from '../src/index.js';
 
 /** A provider for the test authorization server's public client. */
@@ -30,10 +31,11 @@ export function testProvider(
 /**
  * An `openUrl` that plays the user: it follows the authorization URL to the loopback
  * callback without waiting (the callback's page is only sent once the code has been
- * redeemed). The outcomes are collected for assertions.
+ * redeemed), and reports an HTTP error page it ends on, as a host watching its window
+ * would. The outcomes are collected for assertions.
  */
 export function unattendedUser(): {
-  openUrl: (url: string) => void;
+  openUrl: (url: string, page?: SignInPage) => void;
   opened: string[];
   outcomes: Promise<Awaited<ReturnType<typeof completeAuthorization>>>[];
 } {
@@ -42,9 +44,9 @@ export function unattendedUser(): {
   return {
     opened,
     outcomes,
-    openUrl(url) {
+    openUrl(url, page) {
       opened.push(url);
-      const outcome = completeAuthorization(url);
+      const outcome = completeAuthorization(url, page ? { page } : {});
       outcome.catch(() => {});
       outcomes.push(outcome);
     },

@@ -59,6 +59,12 @@ export interface AuthServerOptions {
    * identity provider; `clients.workload` may use it. Off without this option.
    */
   jwtBearer?: JwtBearerOptions;
+  /**
+   * Pushed authorization requests (RFC 9126): `true` advertises the PAR endpoint,
+   * `'required'` also sets `require_pushed_authorization_requests` and refuses plain
+   * authorization requests. Off by default, so authorization URLs carry their parameters.
+   */
+  pushedAuthorizationRequests?: boolean | 'required';
   /** Koa middleware run ahead of the testkit's own, to observe requests and responses. */
   middleware?: KoaMiddleware[];
 }
@@ -173,6 +179,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       accessTokenFormat: options.accessTokenFormat ?? 'opaque',
       offlineAccessScope: options.offlineAccessScope ?? true,
       ...(options.dpop ? { dpop: options.dpop } : {}),
+      pushedAuthorizationRequests: options.pushedAuthorizationRequests ?? false,
     };
     provider = new Provider(issuer, providerConfiguration(settings));
     if (options.jwtBearer) {

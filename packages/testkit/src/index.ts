@@ -104,4 +104,5 @@ export {
   type AuthorizationOutcome,
   type CompleteAuthorizationOptions,
   completeAuthorization,
+  type ErrorPageReporter,
 } from './user-agent.js';

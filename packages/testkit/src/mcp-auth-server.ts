@@ -14,10 +14,14 @@ export const RESOURCE_SERVER_AGENT = 'latchkey-testkit-mcp-server';
 export interface AuthServerRequest {
   readonly method: string;
   readonly path: string;
-  /** What the request was for (`authorization`: a new authorization request, not its resumption). */
+  /**
+   * What the request was for (`authorization`: a new authorization request, not its
+   * resumption; `pushed_authorization`: a pushed authorization request, RFC 9126).
+   */
   readonly endpoint:
     | 'metadata'
     | 'authorization'
+    | 'pushed_authorization'
     | 'token'
     | 'registration'
     | 'revocation'
@@ -49,7 +53,7 @@ export interface AuthServerRequest {
    * the RFC 7638 SHA-256 thumbprint of its key and its `htm`, `htu` and `nonce` claims.
    */
   readonly dpop?: AuthServerDpop;
-  /** The `dpop_jkt` parameter of an authorization request (RFC 9449 section 10). */
+  /** The `dpop_jkt` parameter of an authorization request, pushed or not (RFC 9449 section 10). */
   readonly authorizationDpopJkt?: string;
 }
 
@@ -98,6 +102,7 @@ function endpointOf(method: string, path: string): AuthServerRequest['endpoint']
   if (path === '/auth') return 'authorization';
   if (path === '/jwks') return 'jwks';
   if (method === 'POST' && path === '/token') return 'token';
+  if (method === 'POST' && path === '/request') return 'pushed_authorization';
   if (method === 'POST' && path === '/reg') return 'registration';
   if (method === 'POST' && path === '/token/revocation') return 'revocation';
   return 'other';

@@ -36,6 +36,8 @@ export interface ProviderSettings {
   offlineAccessScope?: boolean;
   /** DPoP (RFC 9449); undefined turns it off. */
   dpop?: AuthServerDpopOptions;
+  /** Pushed authorization requests (RFC 9126): on, required, or off (default). */
+  pushedAuthorizationRequests?: boolean | 'required';
 }
 
 /** A random URL-safe secret. */
@@ -161,6 +163,12 @@ export function providerConfiguration(settings: ProviderSettings): Record<string
     features: {
       devInteractions: { enabled: false },
       dPoP: dpopFeature(settings.dpop),
+      pushedAuthorizationRequests: {
+        enabled:
+          settings.pushedAuthorizationRequests !== undefined &&
+          settings.pushedAuthorizationRequests !== false,
+        requirePushedAuthorizationRequests: settings.pushedAuthorizationRequests === 'required',
+      },
       deviceFlow: {
         enabled: true,
         userCodeInputSource: providerPages.userCodeInputSource,

@@ -3,13 +3,18 @@ import { LatchkeyError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import type { OAuthContext } from './authorization-server.js';
 import { toLatchkeyError } from './errors.js';
+import { pushAuthorizationRequest, pushesAuthorizationRequests } from './pushed-authorization.js';
 
 /**
  * An authorization request ready to open: the URL plus what is needed to check the
  * callback and redeem the code. Keep it in memory only.
  */
 export interface AuthorizationRequest {
-  /** The URL to open in the user's browser. */
+  /**
+   * The URL to open in the user's browser. When the request was pushed (RFC 9126) it
+   * carries only `client_id` and `request_uri`, which the server accepts for a short
+   * while (often a minute).
+   */
   readonly url: string;
   /** The `state` sent; the callback must carry it back (RFC 6749 §10.12). */
   readonly state: string;
@@ -31,6 +36,13 @@ export interface AuthorizationRequestOptions {
   params?: Record<string, string>;
   /** The `state` to send; default: a fresh random one. */
   state?: string;
+  /** Aborts the pushed authorization request, when one is sent. */
+  signal?: AbortSignal;
+  /**
+   * When to push the request (RFC 9126): whenever the server offers it (the default),
+   * or only when it requires it, for a URL that may be opened minutes later.
+   */
+  push?: 'offered' | 'required';
 }
 
 /**
@@ -48,10 +60,17 @@ export const RESERVED_AUTHORIZATION_PARAMS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Builds an authorization code request with PKCE S256 and a fresh `state`.
+ * Builds an authorization code request with PKCE S256 and a fresh `state`. When the
+ * authorization server has a pushed authorization request endpoint, the parameters are
+ * pushed to it first and the URL only refers to them, so a request the server refuses
+ * (an unknown client, an unregistered redirect URI) fails here with
+ * `AUTHORIZATION_REQUEST_REJECTED` instead of on a page in the browser. Providers with a
+ * token-exchange proxy do not push (the proxy holds the client secret the push needs);
+ * a server that requires pushing then fails with `PAR_REQUIRED`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 Authorization Request
  * @see https://www.rfc-editor.org/rfc/rfc7636 PKCE
+ * @see https://www.rfc-editor.org/rfc/rfc9126 Pushed Authorization Requests
  */
 export async function createAuthorizationRequest(
   context: OAuthContext,
@@ -68,18 +87,26 @@ export async function createAuthorizationRequest(
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
   const state = options.state ?? oauth.generateRandomState();
-  const url = new URL(endpoint);
+  const params = new URLSearchParams();
   for (const [name, value] of Object.entries(options.params ?? {})) {
-    if (!RESERVED_AUTHORIZATION_PARAMS.has(name)) url.searchParams.set(name, value);
+    if (!RESERVED_AUTHORIZATION_PARAMS.has(name)) params.set(name, value);
   }
-  url.searchParams.set('client_id', context.client.client_id);
-  url.searchParams.set('redirect_uri', options.redirectUri);
-  url.searchParams.set('response_type', 'code');
-  if (scopes.length > 0)
-    url.searchParams.set('scope', scopes.join(context.settings.scopeSeparator));
-  url.searchParams.set('state', state);
-  url.searchParams.set('code_challenge', codeChallenge);
-  url.searchParams.set('code_challenge_method', 'S256');
+  params.set('client_id', context.client.client_id);
+  params.set('redirect_uri', options.redirectUri);
+  params.set('response_type', 'code');
+  if (scopes.length > 0) params.set('scope', scopes.join(context.settings.scopeSeparator));
+  params.set('state', state);
+  params.set('code_challenge', codeChallenge);
+  params.set('code_challenge_method', 'S256');
+  const url = new URL(endpoint);
+  if (pushesAuthorizationRequests(context, options.push)) {
+    const pushed = await pushAuthorizationRequest(context, params, options.signal);
+    // RFC 9126 §4: the authorization request names the client and the pushed request only.
+    url.searchParams.set('client_id', context.client.client_id);
+    url.searchParams.set('request_uri', pushed.request_uri);
+  } else {
+    for (const [name, value] of params) url.searchParams.set(name, value);
+  }
   return Object.freeze({
     url: url.href,
     state,

@@ -160,6 +160,7 @@ function checkEndpoints(as: oauth.AuthorizationServer, allowHttpLoopback: boolea
     'revocation_endpoint',
     'device_authorization_endpoint',
     'userinfo_endpoint',
+    'pushed_authorization_request_endpoint',
   ] as const;
   for (const field of fields) {
     const value = as[field];

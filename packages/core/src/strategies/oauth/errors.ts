@@ -58,18 +58,84 @@ function describe(error: string, description: string | undefined): string {
   return description ? `${error}: ${description.slice(0, 300)}` : error;
 }
 
+/** The OAuth `error` and `error_description` a challenge error carries, from its body or its challenge. */
+function challengeError(error: oauth.WWWAuthenticateChallengeError): {
+  code: string | undefined;
+  description: string | undefined;
+} {
+  const read = error as { oauthError?: string; oauthDescription?: string };
+  const challenge = error.cause.find((c) => typeof c.parameters.error === 'string');
+  return {
+    code: read.oauthError ?? challenge?.parameters.error,
+    description: read.oauthDescription ?? challenge?.parameters.error_description,
+  };
+}
+
+/**
+ * What {@link toLatchkeyError} is told when the refused request was a pushed
+ * authorization request (RFC 9126) rather than a token request: the redirect URI it
+ * carried, which the message names.
+ */
+export interface PushedRequestFailure {
+  /** The redirect URI the request asked for. */
+  readonly redirectUri: string;
+}
+
+/** The setting an authorization server's refusal of a pushed authorization request points at. */
+function pushedRequestHint(code: string, description: string, redirectUri: string): string {
+  const redirect = `Check the redirect URIs registered for the client: they must allow ${redirectUri} (Latchkey's loopback redirect; see the provider's redirect option).`;
+  if (code === 'invalid_redirect_uri' || /redirect/i.test(description)) return redirect;
+  if (code === 'invalid_client' || code === 'unauthorized_client') {
+    return "Check the provider's clientId: it must name a client registered at this authorization server (and, for a confidential client, check clientSecret and clientAuthentication).";
+  }
+  if (code === 'invalid_scope') return 'Check the scopes requested.';
+  return `Check the provider's clientId and the parameters it sends. ${redirect}`;
+}
+
+/** `AUTHORIZATION_REQUEST_REJECTED`, quoting the server and naming the setting to check. */
+function rejectedAuthorizationRequest(
+  status: number,
+  code: string,
+  description: string | undefined,
+  pushed: PushedRequestFailure,
+  cause: Error | undefined,
+): LatchkeyError {
+  return new LatchkeyError(
+    'AUTHORIZATION_REQUEST_REJECTED',
+    `The authorization server refused the sign-in request before showing any page (pushed authorization request, HTTP ${status}, ${describe(code, description)}). ${pushedRequestHint(code, description ?? '', pushed.redirectUri)}`,
+    { cause },
+  );
+}
+
 /**
  * Turns an error thrown while talking to an authorization server into a
  * `LatchkeyError` with a stable code. `step` names what was being done, for the message;
- * `dpop` says whether the request carried a DPoP proof and whether the server offers DPoP.
+ * `dpop` says whether the request carried a DPoP proof and whether the server offers DPoP;
+ * `pushed` is given for a pushed authorization request, whose OAuth errors become
+ * `AUTHORIZATION_REQUEST_REJECTED` (RFC 9126 §2.3).
  */
 export function toLatchkeyError(
   error: unknown,
   step: string,
   dpop: { sent: boolean; offered: boolean } = { sent: false, offered: false },
+  pushed?: PushedRequestFailure,
 ): LatchkeyError {
   if (error instanceof LatchkeyError) return error;
   const cause = safeCause(error);
+  if (pushed && error instanceof oauth.ResponseBodyError) {
+    return rejectedAuthorizationRequest(
+      error.status,
+      error.error,
+      error.error_description,
+      pushed,
+      cause,
+    );
+  }
+  if (pushed && error instanceof oauth.WWWAuthenticateChallengeError) {
+    const { code, description } = challengeError(error);
+    const what = code ?? `a ${error.cause.map((c) => c.scheme).join(', ')} challenge`;
+    return rejectedAuthorizationRequest(error.status, what, description, pushed, cause);
+  }
   if (error instanceof oauth.ResponseBodyError) {
     const detail = describe(error.error, error.error_description);
     if (error.error === 'invalid_grant') {
@@ -105,11 +171,9 @@ export function toLatchkeyError(
     );
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    const read = error as { oauthError?: string; oauthDescription?: string };
-    const challenge = error.cause.find((c) => typeof c.parameters.error === 'string');
-    const code = read.oauthError ?? challenge?.parameters.error;
+    const { code, description } = challengeError(error);
     const detail = code
-      ? describe(code, read.oauthDescription ?? challenge?.parameters.error_description)
+      ? describe(code, description)
       : `a ${error.cause.map((c) => c.scheme).join(', ')} challenge`;
     const clientRefused =
       code === 'invalid_client' ||

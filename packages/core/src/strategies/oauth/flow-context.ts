@@ -1,3 +1,4 @@
+import type { SignInPage } from '../../open-url.js';
 import type { RedirectOptions } from '../common-types.js';
 import type { EventPayload } from '../events.js';
 import type { OAuthContext } from './authorization-server.js';
@@ -21,8 +22,8 @@ export interface FlowContext {
   readonly signal: AbortSignal;
   /** Reports progress (the provider id is added). */
   emit(event: EventPayload): void;
-  /** Opens a URL in the user's browser. */
-  openUrl(url: string): Promise<void>;
+  /** Opens a URL in the user's browser; `page` lets the host report an error page. */
+  openUrl(url: string, page: SignInPage): Promise<void>;
 }
 
 /** What a flow produced: the token response and the context that obtained it. */

@@ -33,6 +33,10 @@ export async function runPasteFlow(flow: FlowContext, paste: PasteCallback): Pro
     redirectUri,
     scopes: flow.scopes,
     params: flow.params,
+    signal,
+    // The user may open the URL on another device minutes later, after a pushed
+    // request's short life (often a minute) has ended: push only where required.
+    push: 'required',
   });
   flow.emit({ type: 'waiting_for_paste', url: request.url });
   const pasted = await raceAbort(
