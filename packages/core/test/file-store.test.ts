@@ -12,8 +12,8 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLatchkeyError } from '../src/errors.js';
@@ -155,16 +155,14 @@ describe('fileStore files', () => {
     expect(() => fileStore({ directory: '' })).toThrow(TypeError);
   });
 
-  it('loads conf and proper-lockfile lazily, never at module top level', async () => {
+  it('loads conf lazily, never at module top level', async () => {
     const source = await readFile(SOURCE, 'utf8');
     const staticImports = [...source.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map(
       (match) => match[1],
     );
     expect(staticImports.length).toBeGreaterThan(0);
     expect(staticImports).not.toContain('conf');
-    expect(staticImports).not.toContain('proper-lockfile');
     expect(source).toContain("import('conf')");
-    expect(source).toContain("import('proper-lockfile')");
   });
 });
 
@@ -355,29 +353,65 @@ describe('fileStore I/O errors', () => {
   });
 });
 
+/** A lock file as a holder writes it. */
+function lockFileOf(holder: { pid: number; host?: string; start?: string }): string {
+  return JSON.stringify({ host: hostname(), token: 'other-holder', ...holder });
+}
+
+/** The pid of a process that has ended. */
+async function endedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('close', resolve));
+  return child.pid as number;
+}
+
 describe('fileStore locks', () => {
-  it('takes over a stale lock file left by a stopped process', async () => {
+  it('takes over at once the lock file of a process that has ended, or of an old pid reused', async () => {
     const directory = await tempDir();
-    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    const store = fileStore({ directory, lockStaleMs: 60_000 });
     const lockPath = keyLockPath(directory, 'k');
-    await mkdir(lockPath, { recursive: true });
-    const old = new Date(Date.now() - 60_000);
-    await utimes(lockPath, old, old);
+    await mkdir(dirname(lockPath), { recursive: true });
+    await writeFile(lockPath, lockFileOf({ pid: await endedPid() }));
+    const started = Date.now();
     await expect(store.lock('k', async () => 'taken', { timeoutMs: 5_000 })).resolves.toBe('taken');
+    expect(Date.now() - started).toBeLessThan(1_000);
     await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
 
+    // A running pid that a later process got: its start time is not the holder's.
+    if (process.platform === 'linux') {
+      await writeFile(lockPath, lockFileOf({ pid: process.pid, start: '1' }));
+      await expect(store.lock('k', async () => 'reused', { timeoutMs: 5_000 })).resolves.toBe(
+        'reused',
+      );
+    }
+
     // Also the store-wide write lock.
-    await mkdir(`${store.path}.lock`);
-    await utimes(`${store.path}.lock`, old, old);
+    await writeFile(`${store.path}.lock`, lockFileOf({ pid: await endedPid() }));
     await store.set('k', { v: 1 });
     expect(await store.get('k')).toEqual({ v: 1 });
   });
 
-  it('waits for a fresh lock file and fails with STORE_LOCKED naming it', async () => {
+  it('takes over the lock of a holder on another machine only once it is lockStaleMs old', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    const lockPath = keyLockPath(directory, 'k');
+    await mkdir(dirname(lockPath), { recursive: true });
+    await writeFile(lockPath, lockFileOf({ pid: 1, host: 'another-machine' }));
+    await expectCode(
+      store.lock('k', async () => 'no', { timeoutMs: 300 }),
+      'STORE_LOCKED',
+    );
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockPath, old, old);
+    await expect(store.lock('k', async () => 'taken', { timeoutMs: 5_000 })).resolves.toBe('taken');
+  });
+
+  it('waits for a lock file of a running process and fails with STORE_LOCKED naming it', async () => {
     const directory = await tempDir();
     const store = fileStore({ directory, lockStaleMs: 5_000 });
     const lockPath = keyLockPath(directory, 'k');
-    await mkdir(lockPath, { recursive: true });
+    await mkdir(dirname(lockPath), { recursive: true });
+    await writeFile(lockPath, lockFileOf({ pid: process.pid }));
     let ran = false;
     const markRan = async () => {
       ran = true;
@@ -402,9 +436,12 @@ describe('fileStore locks', () => {
       'AUTH_CANCELLED',
     );
     expect(ran).toBe(false);
-    // Once the holder is gone, the lock is free.
-    await rmdir(lockPath);
-    await expect(store.lock('k', async () => 'free', { timeoutMs: 1_000 })).resolves.toBe('free');
+    // The waiter learns of the release as it happens, not at a poll.
+    const waiting = store.lock('k', async () => Date.now(), { timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const releasedAt = Date.now();
+    await rm(lockPath);
+    expect((await waiting) - releasedAt).toBeLessThan(200);
   });
 
   it('reports a lock lost while held as STORE_LOCKED after fn, without crashing', async () => {
@@ -414,9 +451,9 @@ describe('fileStore locks', () => {
     let finished = false;
     const error = await expectCode(
       store.lock('k', async () => {
-        // Someone removes the lock file; the next refresh (after 1 s) notices.
-        await rmdir(lockPath);
-        await new Promise((resolve) => setTimeout(resolve, 2_200));
+        // Someone replaces the lock file; the holder's next look (after 1 s) notices.
+        await writeFile(lockPath, lockFileOf({ pid: process.pid }));
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
         finished = true;
         return 'done';
       }),
@@ -425,8 +462,29 @@ describe('fileStore locks', () => {
     expect(finished).toBe(true);
     expect(error.message).toContain(lockPath);
     expect(error.message).toMatch(/lost/);
-    // The key can be locked again.
+    // The other holder's file is left alone.
+    expect(await readFile(lockPath, 'utf8')).toContain('other-holder');
+    await rm(lockPath);
     await expect(store.lock('k', async () => 'again', { timeoutMs: 1_000 })).resolves.toBe('again');
+  });
+
+  it.skipIf(!POSIX)('creates lock files 0600 in 0700 directories, whatever the umask', async () => {
+    const directory = await tempDir();
+    const previous = process.umask(0);
+    try {
+      const store = fileStore({ directory: join(directory, 'store') });
+      const lockPath = keyLockPath(join(directory, 'store'), 'k');
+      await store.lock('k', async () => {
+        expect(await mode(lockPath)).toBe(0o600);
+        expect(await mode(dirname(lockPath))).toBe(0o700);
+      });
+      await store.lock('k', async () => {
+        await store.set('k', { v: 1 });
+      });
+      expect(await mode(join(directory, 'store'))).toBe(0o700);
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('shares in-process exclusion between instances of the same file', async () => {
@@ -558,19 +616,51 @@ describe('fileStore across processes', () => {
     expect(acquiredAt).toBeGreaterThanOrEqual(releaseRequestedAt);
   });
 
-  it('takes over the lock of a process that was killed once it goes stale', async () => {
+  it('takes over the lock of a process that was killed at once', async () => {
     const directory = await tempDir();
     const holder = startChild(['hold', directory, 'shared', '2000']);
     await holder.waitFor('locked');
     holder.child.kill('SIGKILL');
     await new Promise((resolve) => holder.child.once('close', resolve));
     const lockPath = keyLockPath(directory, 'shared');
-    expect((await stat(lockPath)).isDirectory()).toBe(true);
+    expect((await stat(lockPath)).isFile()).toBe(true);
 
-    const store = fileStore({ directory, lockStaleMs: 2_000 });
+    const store = fileStore({ directory, lockStaleMs: 10_000 });
+    const started = Date.now();
     await expect(store.lock('shared', async () => 'mine', { timeoutMs: 10_000 })).resolves.toBe(
       'mine',
     );
+    expect(Date.now() - started).toBeLessThan(1_000);
     await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('never has two holders when 8 processes take over killed holders, 40 times', async () => {
+    const directory = await tempDir();
+    const log = join(directory, 'holders.log');
+    await writeFile(log, '');
+    for (let round = 0; round < 5; round++) {
+      // The first holder dies holding; the 7 others, all waiting, take over one by one
+      // from a holder that was killed, each time all at about the same moment.
+      const closed = Array.from({ length: 8 }, () => {
+        const { child } = startChild(['die-holding', directory, 'shared', log]);
+        return new Promise((resolve) => child.once('close', (_code, signal) => resolve(signal)));
+      });
+      expect(await Promise.all(closed)).toEqual(Array.from({ length: 8 }, () => 'SIGKILL'));
+    }
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(80);
+    // Strictly one holder at a time: every enter is followed by the same holder's exit.
+    for (let i = 0; i < lines.length; i += 2) {
+      const [enter, pid] = (lines[i] as string).split(' ');
+      expect(enter).toBe('enter');
+      expect(lines[i + 1]).toBe(`exit ${pid}`);
+    }
+    // No lock file, takeover file or file set aside is left once the last holder's lock is taken over.
+    const store = fileStore({ directory });
+    await expect(store.lock('shared', async () => 'last', { timeoutMs: 5_000 })).resolves.toBe(
+      'last',
+    );
+    const left = await readdir(dirname(keyLockPath(directory, 'shared')));
+    expect(left).toEqual([]);
+  }, 120_000);
 });

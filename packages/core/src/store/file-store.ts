@@ -4,9 +4,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type Conf from 'conf';
 import { LatchkeyError } from '../errors.js';
-import { sleep } from '../util/abort.js';
+import { acquireFileLock } from './file-lock.js';
 import {
-  cancelledError,
   createKeyedMutex,
   DEFAULT_LOCK_TIMEOUT_MS,
   formatSeconds,
@@ -32,9 +31,11 @@ export interface FileStoreOptions {
    */
   encryptionKey?: string | Uint8Array;
   /**
-   * After how long a lock file whose holder stopped updating it is taken over, in
-   * milliseconds. Default 10 000; values under 2 000 count as 2 000. A holder refreshes
-   * its lock file every `lockStaleMs / 2` (at least every second).
+   * After how long the lock file of a holder on another machine (a home directory
+   * shared over the network), whose holder stopped touching it, is taken over, in
+   * milliseconds. Default 10 000; values under 2 000 count as 2 000. A holder touches
+   * its lock file every `lockStaleMs / 2` (at least every second). The lock of a
+   * process of this machine that has ended is taken over at once.
    */
   lockStaleMs?: number;
 }
@@ -46,27 +47,24 @@ export type FileStore = CredentialStore & {
 };
 
 type Store = Record<string, JsonObject>;
-type ProperLockfile = typeof import('proper-lockfile');
 type ConfConstructor = typeof import('conf').default;
-type Unlock = () => Promise<void>;
 
 const PROJECT_NAME = 'latchkey';
 const DEFAULT_NAME = 'credentials';
 const DEFAULT_STALE_MS = 10_000;
-// proper-lockfile never treats a lock as stale before 2 s, whatever it is told.
+// Holders on another machine are judged by their lock file's age: never under 2 s.
 const MIN_STALE_MS = 2_000;
 // conf keeps its migration data under this top-level key and copies it from the file
 // into every write that lacks it (see writeAll).
 const CONF_INTERNAL_KEY = '__internal__';
 
 // In-process exclusion for every lock file, keyed by its absolute path, shared by all
-// file stores of this process: proper-lockfile alone would make them poll each other.
+// file stores of this process: lock files alone would make them wait on each other.
 const processLocks = createKeyedMutex();
 
 let confModule: Promise<typeof import('conf')> | undefined;
-let lockfileModule: Promise<ProperLockfile> | undefined;
 
-// Both dependencies load on first use only, so importing Latchkey stays light.
+// conf loads on first use only, so importing Latchkey stays light.
 async function loadConf(): Promise<ConfConstructor> {
   confModule ??= import('conf').catch((error: unknown) => {
     confModule = undefined;
@@ -78,16 +76,6 @@ async function loadConf(): Promise<ConfConstructor> {
   return (
     typeof candidate === 'function' ? candidate : (candidate as { default: unknown }).default
   ) as ConfConstructor;
-}
-
-async function loadLockfile(): Promise<ProperLockfile> {
-  lockfileModule ??= import('proper-lockfile').catch((error: unknown) => {
-    lockfileModule = undefined;
-    throw error;
-  });
-  const loaded = await lockfileModule;
-  // proper-lockfile is CommonJS: its functions hang off the default export.
-  return (loaded as { default?: ProperLockfile }).default ?? loaded;
 }
 
 /**
@@ -232,7 +220,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     const timedOut = (): LatchkeyError =>
       new LatchkeyError(
         'STORE_LOCKED',
-        `Timed out after ${formatSeconds(timeoutMs)} waiting for the lock file ${lockPath}: another process, or another operation in this process, holds it. A lock whose holder stopped is taken over once it is ${formatSeconds(staleMs)} old; if this keeps happening, look for another process using the same credential store, or wait longer (timeoutMs).`,
+        `Timed out after ${formatSeconds(timeoutMs)} waiting for the lock file ${lockPath}: another process, or another operation in this process, holds it. The lock of a process that has ended is taken over at once (one on another machine sharing this directory once it is ${formatSeconds(staleMs)} old); if this keeps happening, look for another process using the same credential store, or wait longer (timeoutMs).`,
       );
     const releaseInProcess = await processLocks.acquire(lockPath, {
       timeoutMs,
@@ -241,13 +229,10 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     });
     try {
       await prepare();
-      const lockfile = await loadLockfile();
-      const compromised: { error?: Error } = {};
-      const unlock = await acquireLockFile(lockfile, lockPath, {
+      const held = await acquireFileLock(lockPath, {
         deadline,
         signal,
         staleMs,
-        compromised,
         timedOut,
         prepare,
       });
@@ -258,16 +243,15 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         outcome = { ok: false, error };
       }
       try {
-        await unlock();
+        await held.release();
       } catch {
-        // Already released because it was compromised, or its directory vanished: in
-        // both cases there is nothing left to remove, and at worst it goes stale.
+        // Its directory vanished: there is nothing left to remove.
       }
-      if (compromised.error !== undefined) {
+      if (held.lost !== undefined) {
         throw new LatchkeyError(
           'STORE_LOCKED',
-          `The lock file ${lockPath} was lost while it was held: it could not be refreshed in time, so another process may have taken it over as stale and worked at the same time. Retry the operation; if the machine is very busy or sleeps, give the store a longer lockStaleMs.`,
-          { cause: compromised.error },
+          `The lock file ${lockPath} was lost while it was held: it was removed or replaced, so another process may have worked at the same time. Retry the operation; if it keeps happening, look for a program that removes files in the store's directory, or for a clock or sleeping machine that makes another machine sharing this directory take the lock over (lockStaleMs).`,
+          { cause: held.lost },
         );
       }
       if (!outcome.ok) throw outcome.error;
@@ -383,57 +367,6 @@ function isDecryptionFailure(error: unknown): boolean {
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-async function acquireLockFile(
-  lockfile: ProperLockfile,
-  lockPath: string,
-  options: {
-    deadline: number;
-    signal: AbortSignal | undefined;
-    staleMs: number;
-    compromised: { error?: Error };
-    timedOut: () => LatchkeyError;
-    prepare: () => Promise<void>;
-  },
-): Promise<Unlock> {
-  const { deadline, signal, staleMs, compromised } = options;
-  for (;;) {
-    throwIfAborted(signal);
-    try {
-      const unlock = await lockfile.lock(lockPath, {
-        // proper-lockfile keys its bookkeeping by this path, so it must differ per lock.
-        lockfilePath: lockPath,
-        realpath: false,
-        stale: staleMs,
-        update: staleMs / 2,
-        retries: 0,
-        // The default throws from a timer and would crash the host process.
-        onCompromised: (error) => {
-          compromised.error = error;
-        },
-      });
-      if (signal?.aborted) {
-        await unlock().catch(() => {});
-        throw cancelledError(signal);
-      }
-      return unlock;
-    } catch (error) {
-      if (error instanceof LatchkeyError) throw error;
-      const code = errnoCode(error);
-      if (code === 'ENOENT') {
-        // The directory holding the lock file disappeared: create it again and retry.
-        await options.prepare();
-      } else if (code !== 'ELOCKED') {
-        throw ioError(error, `create the lock file ${lockPath}`);
-      }
-    }
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw options.timedOut();
-    await sleep(Math.min(remaining, 20 + Math.random() * 40), signal).catch(() => {
-      throw cancelledError(signal);
-    });
-  }
 }
 
 /** The configuration directory conf would pick for project `latchkey` without a suffix. */

@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { LatchkeyError } from '../errors.js';
+import { cancelledError, throwIfAborted } from './locks.js';
+
+/** Options of {@link acquireFileLock}. */
+export interface FileLockOptions {
+  /** When to stop waiting (epoch ms) and throw `timedOut()`. */
+  readonly deadline: number;
+  /** Stops waiting when aborted (`AUTH_CANCELLED`). */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * How old the lock file of a holder on another machine (a shared home directory) may
+   * grow before it counts as abandoned. Holders on this machine are checked by process.
+   */
+  readonly staleMs: number;
+  /** The error for a wait that reached the deadline. */
+  readonly timedOut: () => LatchkeyError;
+  /** Makes the lock file's directory again when it has gone. */
+  readonly prepare: () => Promise<void>;
+}
+
+/** A lock file this process holds. */
+export interface HeldFileLock {
+  /** Removes the lock file, if it is still this holder's. */
+  release(): Promise<void>;
+  /** Why the lock was found lost while held (another holder replaced it), if it was. */
+  readonly lost: Error | undefined;
+}
+
+/** Who holds a lock file: written into it when it is created. */
+interface Holder {
+  /** The holder's process id. */
+  pid: number;
+  /** The process's start time where the system tells it (Linux), to tell a reused pid. */
+  start?: string;
+  /** The machine the holder runs on. */
+  host: string;
+  /** Unique to this holding, so a holder knows its own file. */
+  token: string;
+}
+
+/** How long a waiter sleeps at most between two looks when no change is reported. */
+const FALLBACK_POLL_MS = 250;
+
+const HOST = hostname();
+let ownStart: Promise<string | undefined> | undefined;
+
+/**
+ * The start time of process `pid` in clock ticks since boot (field 22 of
+ * `/proc/<pid>/stat`), or `undefined` where the system does not say. A pid the kernel
+ * gave to a new process after the holder died has another start time.
+ */
+async function startTime(pid: number | 'self'): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may itself hold spaces or ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const h = JSON.parse(text) as Partial<Holder> | null;
+    if (
+      typeof h === 'object' &&
+      h !== null &&
+      Number.isInteger(h.pid) &&
+      typeof h.host === 'string' &&
+      typeof h.token === 'string' &&
+      (h.start === undefined || typeof h.start === 'string')
+    ) {
+      return h as Holder;
+    }
+  } catch {
+    // A file being written (created, not yet filled) or damaged.
+  }
+  return undefined;
+}
+
+/** Reads a lock file: its holder (if readable) and age, or `undefined` when it is gone. */
+async function readLock(
+  path: string,
+): Promise<{ holder: Holder | undefined; text: string; ageMs: number } | undefined> {
+  try {
+    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { holder: parseHolder(text), text, ageMs: Date.now() - info.mtimeMs };
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Whether the holder of a lock file is gone: a process of this machine that no longer
+ * runs (or whose pid now belongs to a process started later); a holder elsewhere, or a
+ * file without a readable holder, whose file was not touched for `staleMs`.
+ */
+async function abandoned(
+  lock: { holder: Holder | undefined; ageMs: number },
+  staleMs: number,
+): Promise<boolean> {
+  const { holder } = lock;
+  if (holder === undefined || holder.host !== HOST) return lock.ageMs > staleMs;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    // EPERM: the process runs, as another user.
+    return errno(error) === 'ESRCH';
+  }
+  if (holder.start === undefined) return false;
+  const start = await startTime(holder.pid);
+  return start !== undefined && start !== holder.start;
+}
+
+/** Creates `path` exclusively (mode 0600) with `holder` in it; `false` when it exists. */
+async function create(path: string, holder: Holder): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (error) {
+    if (errno(error) === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(holder));
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/**
+ * Removes the lock file at `path` if it still holds exactly `text`. The file is first
+ * renamed to a name of this process's own, which moves whatever is there at that
+ * instant; if that turns out to be another holder's file, it is put back.
+ */
+async function removeIf(path: string, text: string, token: string): Promise<void> {
+  const aside = `${path}.${token}.gone`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => text);
+  if (moved !== text) {
+    // Another holder's file: back where it was, unless a newer one took the place
+    // (link() never replaces a file), in which case that holder learns it lost it.
+    await link(aside, path).catch(() => {});
+  }
+  await unlink(aside).catch(() => {});
+}
+
+/**
+ * Waits until something changes in the lock file's directory (a holder leaving, a file
+ * taken over), or at most {@link FALLBACK_POLL_MS}, or the deadline.
+ */
+async function waitForChange(
+  path: string,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return;
+  const name = basename(path);
+  await new Promise<void>((resolve, reject) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      reject(cancelledError(signal));
+    };
+    const timer = setTimeout(done, Math.min(remaining, FALLBACK_POLL_MS));
+    try {
+      watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+        if (file === null || file === name || String(file).startsWith(`${name}.`)) done();
+      });
+      watcher.on('error', () => {});
+    } catch {
+      // No file watching here (some network file systems): the timer alone.
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Takes the lock file at `path`: created exclusively (`O_EXCL`, mode 0600) with the
+ * holder's pid, process start time, machine and a token of its own. A file left by a
+ * holder that is gone (see {@link abandoned}) is taken over at once under a second,
+ * short-lived lock (`<path>.takeover`), so that of several processes reaching an
+ * abandoned lock together, exactly one removes it and they then compete for a new one
+ * as usual. Waiters wake when the directory changes, with a short poll as a fallback.
+ * While held, the file is touched every `staleMs / 2`, so holders on other machines
+ * can tell it is alive, and checked, so a holding that was lost is reported.
+ */
+export async function acquireFileLock(
+  path: string,
+  options: FileLockOptions,
+): Promise<HeldFileLock> {
+  const { deadline, signal, staleMs } = options;
+  ownStart ??= startTime('self');
+  const start = await ownStart;
+  const holder: Holder = {
+    pid: process.pid,
+    ...(start !== undefined ? { start } : {}),
+    host: HOST,
+    token: randomBytes(12).toString('hex'),
+  };
+  const text = JSON.stringify(holder);
+  for (;;) {
+    throwIfAborted(signal);
+    try {
+      if (await create(path, holder)) break;
+      const found = await readLock(path);
+      if (found && (await abandoned(found, staleMs))) {
+        await takeOver(path, found.text, holder, staleMs);
+        continue;
+      }
+    } catch (error) {
+      if (error instanceof LatchkeyError) throw error;
+      if (errno(error) !== 'ENOENT') throw error;
+      // The directory holding the lock file went away: make it again and retry.
+      await options.prepare();
+      continue;
+    }
+    if (Date.now() >= deadline) throw options.timedOut();
+    await waitForChange(path, deadline, signal);
+  }
+  if (signal?.aborted) {
+    await removeIf(path, text, holder.token);
+    throw cancelledError(signal);
+  }
+
+  let lost: Error | undefined;
+  const beat = setInterval(
+    () => {
+      void (async () => {
+        const now = await readFile(path, 'utf8').catch(() => undefined);
+        if (now !== text) {
+          lost ??= new Error('The lock file was removed or replaced while it was held');
+          return;
+        }
+        const at = new Date();
+        await utimes(path, at, at).catch(() => {});
+      })();
+    },
+    Math.max(1000, staleMs / 2),
+  );
+  beat.unref();
+  return {
+    get lost() {
+      return lost;
+    },
+    async release() {
+      clearInterval(beat);
+      const now = await readFile(path, 'utf8').catch(() => undefined);
+      if (now !== text) {
+        lost ??= new Error('The lock file was removed or replaced while it was held');
+        return;
+      }
+      await removeIf(path, text, holder.token);
+    },
+  };
+}
+
+/** Removes the abandoned lock file whose contents are `text`, holding `<path>.takeover`. */
+async function takeOver(path: string, text: string, holder: Holder, staleMs: number) {
+  const guard = `${path}.takeover`;
+  if (!(await create(guard, holder))) {
+    const other = await readLock(guard);
+    // A takeover lasts a few file operations; one whose holder is gone is cleared.
+    if (other && (await abandoned(other, staleMs))) {
+      await removeIf(guard, other.text, holder.token);
+    }
+    return;
+  }
+  const guardText = JSON.stringify(holder);
+  try {
+    const now = await readLock(path);
+    if (now?.text === text) await removeIf(path, text, holder.token);
+  } finally {
+    await removeIf(guard, guardText, holder.token);
+  }
+}
+
+function errno(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
