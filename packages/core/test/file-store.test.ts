@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import {
   chmod,
   mkdir,
@@ -7,13 +7,12 @@ import {
   readdir,
   readFile,
   rm,
-  rmdir,
   stat,
   utimes,
   writeFile,
 } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLatchkeyError } from '../src/errors.js';
@@ -91,47 +90,94 @@ const keyLockPath = (directory: string, key: string, name = 'credentials') =>
 
 describe('fileStore files', () => {
   it.runIf(POSIX)(
-    'creates its directory 0700, its file 0600 and its lock directory 0700',
+    'creates its folders 0700, one file 0600 per key and its lock folder 0700',
     async () => {
       const directory = join(await tempDir(), 'nested', 'store');
       const store = fileStore({ directory });
-      await store.set('k', { v: 1 });
+      await store.set('credentials/slack/T1', { v: 1 });
+      expect(store.path).toBe(join(directory, 'credentials'));
       expect(await mode(directory)).toBe(0o700);
-      expect(await mode(store.path)).toBe(0o600);
+      expect(await mode(store.path)).toBe(0o700);
+      const file = join(store.path, 'credentials', 'slack', '%541.json');
+      expect(await mode(file)).toBe(0o600);
+      expect(await mode(dirname(file))).toBe(0o700);
       await store.lock('k', async () => {
         expect(await stat(keyLockPath(directory, 'k'))).toBeTruthy();
       });
       expect(await mode(join(directory, 'credentials.locks'))).toBe(0o700);
       // Released: no lock and no temporary file left behind.
       expect(await readdir(join(directory, 'credentials.locks'))).toEqual([]);
-      expect((await readdir(directory)).sort()).toEqual(['credentials.json', 'credentials.locks']);
+      expect(await readdir(store.path)).toEqual(['credentials']);
+      expect((await readdir(directory)).sort()).toEqual(['credentials', 'credentials.locks']);
     },
   );
 
-  it.runIf(POSIX)(
-    'narrows an existing file with wider permissions to 0600 when writing',
-    async () => {
-      const directory = await tempDir();
-      const path = join(directory, 'credentials.json');
-      await writeFile(path, '{"old": {"v": 0}}');
-      await chmod(path, 0o644);
-      const store = fileStore({ directory });
-      await store.set('k', { v: 1 });
-      expect(await mode(path)).toBe(0o600);
-      expect(await store.get('old')).toEqual({ v: 0 });
-    },
-  );
+  it.runIf(POSIX)('narrows its own existing folder with wider permissions to 0700', async () => {
+    const directory = await tempDir();
+    await mkdir(join(directory, 'credentials'), { mode: 0o755 });
+    await chmod(join(directory, 'credentials'), 0o755);
+    const store = fileStore({ directory });
+    await store.set('k', { v: 1 });
+    expect(await mode(store.path)).toBe(0o700);
+  });
 
-  it('writes the file atomically as tab-indented JSON under the given name', async () => {
+  it('writes each key to a file of its own, as tab-indented JSON naming its key', async () => {
     const directory = await tempDir();
     const store = fileStore({ directory, name: 'tokens' });
-    expect(store.path).toBe(join(directory, 'tokens.json'));
+    expect(store.path).toBe(join(directory, 'tokens'));
     await store.set('a.b', { token: 'x' });
-    expect(JSON.parse(await readFile(store.path, 'utf8'))).toEqual({ 'a.b': { token: 'x' } });
-    expect(await readdir(directory)).toEqual(['tokens.json']);
+    const file = join(store.path, 'a%2eb.json');
+    const text = await readFile(file, 'utf8');
+    expect(JSON.parse(text)).toEqual({ v: 1, key: 'a.b', value: { token: 'x' } });
+    expect(text).toContain('\t"key"');
     expect(() => {
       (store as { path: string }).path = '/elsewhere';
     }).toThrow(TypeError);
+  });
+
+  it('keeps keys apart that differ only in case, dots, slashes or length', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory });
+    const long = `credentials/p/${'a'.repeat(400)}`;
+    const keys = [
+      'Alice',
+      'alice',
+      'con',
+      '.',
+      '..',
+      '',
+      'a/b',
+      'a%2fb',
+      'a/',
+      'credentials/p/ünïcödé',
+      long,
+      `${long}b`,
+    ];
+    for (const [i, key] of keys.entries()) await store.set(key, { i });
+    for (const [i, key] of keys.entries()) expect(await store.get(key)).toEqual({ i });
+    expect(await store.list()).toEqual([...keys].sort());
+    expect(await store.list('credentials/p/')).toEqual(
+      ['credentials/p/ünïcödé', long, `${long}b`].sort(),
+    );
+    // No name in the folder starts with a dot or holds an upper-case letter.
+    const names = await readdir(store.path, { recursive: true });
+    expect(names.filter((n) => /(^|[/\\])\.|[A-Z]/.test(n))).toEqual([]);
+  });
+
+  it('reads only the folder of the prefix when listing a provider', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory });
+    await store.set('credentials/a/x', { v: 1 });
+    await store.set('credentials/b/y', { v: 2 });
+    await writeFile(join(store.path, 'credentials', 'b', '%7e.json'), 'not json');
+    expect(await store.list('credentials/a/')).toEqual(['credentials/a/x']);
+    // Listing reads names, not files: the damaged one is listed, and get() reports it.
+    expect(await store.list('credentials/')).toEqual([
+      'credentials/a/x',
+      'credentials/b/y',
+      'credentials/b/~',
+    ]);
+    await expectCode(store.get('credentials/b/~'), 'STORE_CORRUPT');
   });
 
   it('sees changes made through another instance at once (no caching)', async () => {
@@ -155,14 +201,11 @@ describe('fileStore files', () => {
     expect(() => fileStore({ directory: '' })).toThrow(TypeError);
   });
 
-  it('loads conf lazily, never at module top level', async () => {
+  it('needs no package beyond Node itself', async () => {
     const source = await readFile(SOURCE, 'utf8');
-    const staticImports = [...source.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map(
-      (match) => match[1],
-    );
-    expect(staticImports.length).toBeGreaterThan(0);
-    expect(staticImports).not.toContain('conf');
-    expect(source).toContain("import('conf')");
+    const imports = [...source.matchAll(/from\s+'([^']+)'/g)].map((match) => match[1] as string);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((i) => !i.startsWith('node:') && !i.startsWith('.'))).toEqual([]);
   });
 });
 
@@ -182,16 +225,13 @@ describe('fileStore default location', () => {
       const xdg = await tempDir();
       process.env.XDG_CONFIG_HOME = xdg;
       const store = fileStore();
-      expect(store.path).toBe(join(xdg, 'latchkey', 'credentials.json'));
+      expect(store.path).toBe(join(xdg, 'latchkey', 'credentials'));
       expect(store.path).not.toMatch(/\d+\.\d+/);
       expect(store.path).not.toContain('nodejs');
-      // conf writes exactly there.
       await store.set('k', { v: 1 });
-      expect(JSON.parse(await readFile(join(xdg, 'latchkey', 'credentials.json'), 'utf8'))).toEqual(
-        {
-          k: { v: 1 },
-        },
-      );
+      expect(JSON.parse(await readFile(join(store.path, 'k.json'), 'utf8')).value).toEqual({
+        v: 1,
+      });
       expect(await mode(join(xdg, 'latchkey'))).toBe(0o700);
     },
   );
@@ -200,89 +240,168 @@ describe('fileStore default location', () => {
     const home = await tempDir();
     delete process.env.XDG_CONFIG_HOME;
     process.env.HOME = home;
-    expect(fileStore().path).toBe(join(home, '.config', 'latchkey', 'credentials.json'));
+    expect(fileStore().path).toBe(join(home, '.config', 'latchkey', 'credentials'));
     // A relative XDG_CONFIG_HOME is ignored, as the XDG specification says.
     process.env.XDG_CONFIG_HOME = 'relative/dir';
-    expect(fileStore({ name: 'other' }).path).toBe(join(home, '.config', 'latchkey', 'other.json'));
+    expect(fileStore({ name: 'other' }).path).toBe(join(home, '.config', 'latchkey', 'other'));
   });
 
   it.runIf(process.platform === 'darwin')('uses ~/Library/Preferences/latchkey', async () => {
     const home = await tempDir();
     process.env.HOME = home;
-    expect(fileStore().path).toBe(
-      join(home, 'Library', 'Preferences', 'latchkey', 'credentials.json'),
-    );
+    expect(fileStore().path).toBe(join(home, 'Library', 'Preferences', 'latchkey', 'credentials'));
   });
 });
 
 describe('fileStore corrupt files', () => {
   const cases: [string, string][] = [
-    ['invalid JSON quoting a secret', `{"k": {"token": "${CANARY}"`],
-    ['JSON with a bare secret', `{"k": {"token": ${CANARY}}}`],
+    ['invalid JSON quoting a secret', `{"v": 1, "key": "k", "value": {"token": "${CANARY}"`],
+    ['JSON with a bare secret', `{"v": 1, "key": "k", "value": {"token": ${CANARY}}}`],
     ['an empty file', ''],
     ['a JSON array', `[{"token": "${CANARY}"}]`],
     ['JSON null', 'null'],
-    ['an object whose values are not objects', `{"k": "${CANARY}"}`],
-    ['an object with an array value', `{"k": ["${CANARY}"]}`],
+    ['another key', `{"v": 1, "key": "other", "value": {"token": "${CANARY}"}}`],
+    ['a value that is not an object', `{"v": 1, "key": "k", "value": "${CANARY}"}`],
   ];
 
   for (const [label, contents] of cases) {
-    it(`fails with STORE_CORRUPT and leaves ${label} byte-for-byte untouched`, async () => {
+    it(`fails with STORE_CORRUPT on that key only, and leaves ${label} byte-for-byte untouched`, async () => {
       const directory = await tempDir();
-      const path = join(directory, 'credentials.json');
+      const store = fileStore({ directory });
+      await store.set('good', { v: 1 });
+      const path = join(store.path, 'k.json');
       await writeFile(path, contents);
       const before = await readFile(path);
-      const store = fileStore({ directory });
 
-      for (const attempt of [
-        () => store.get('k'),
-        () => store.list(),
-        () => store.set('k', { token: 'new' }),
-        () => store.set('other', { token: 'new' }),
-        () => store.delete('k'),
-      ]) {
-        const error = await expectCode(attempt(), 'STORE_CORRUPT');
-        expect(error.message).toContain(path);
-        expect(error.message).toMatch(/untouched/);
-        expect(error.message).toMatch(/move it aside/);
-        expect(errorText(error)).not.toContain('CANARY');
-        expect((await readFile(path)).equals(before)).toBe(true);
-      }
-      expect(await readdir(directory)).toEqual(['credentials.json']);
+      const error = await expectCode(store.get('k'), 'STORE_CORRUPT');
+      expect(error.message).toContain(path);
+      expect(error.message).toMatch(/untouched/);
+      expect(error.message).toMatch(/remove the file/);
+      expect(errorText(error)).not.toContain('CANARY');
+      expect((await readFile(path)).equals(before)).toBe(true);
+      // The other keys work, and the damaged one can be replaced or removed.
+      expect(await store.get('good')).toEqual({ v: 1 });
+      expect(await store.list()).toEqual(['good', 'k']);
+      await store.set('k', { v: 2 });
+      expect(await store.get('k')).toEqual({ v: 2 });
+      await store.delete('k');
+      expect(await store.list()).toEqual(['good']);
     });
   }
+});
 
-  it('fails with STORE_CORRUPT when the file is damaged after first use, without rewriting it', async () => {
+/** A single-file store as earlier releases wrote it (through conf 15), plain or encrypted. */
+async function legacyStore(path: string, values: object, encryptionKey?: string) {
+  const text = JSON.stringify({ ...values, __internal__: { migrations: {} } }, undefined, '\t');
+  if (encryptionKey === undefined) {
+    await writeFile(path, text, { mode: 0o600 });
+    return;
+  }
+  const iv = randomBytes(16);
+  const key = pbkdf2Sync(encryptionKey, iv, 10_000, 32, 'sha512');
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  await writeFile(path, Buffer.concat([iv, Buffer.from(':'), data, cipher.getAuthTag()]), {
+    mode: 0o600,
+  });
+}
+
+describe('fileStore and the single file of earlier releases', () => {
+  it('moves every key into the folder on first use and removes the file', async () => {
     const directory = await tempDir();
+    const legacy = join(directory, 'credentials.json');
+    await legacyStore(legacy, { 'credentials/a/x': { token: CANARY }, other: { v: 2 } });
     const store = fileStore({ directory });
-    await store.set('k', { v: 1 });
-    await writeFile(store.path, '{"k": {"v": 1}, "broken"');
-    const before = await readFile(store.path);
-    await expectCode(store.set('k', { v: 2 }), 'STORE_CORRUPT');
-    await expectCode(store.delete('k'), 'STORE_CORRUPT');
-    await expectCode(store.get('k'), 'STORE_CORRUPT');
-    expect((await readFile(store.path)).equals(before)).toBe(true);
-    // Once the user moves the file aside, the store works again.
-    await rm(store.path);
+    expect(await store.list()).toEqual(['credentials/a/x', 'other']);
+    expect(await store.get('credentials/a/x')).toEqual({ token: CANARY });
+    await expect(stat(legacy)).rejects.toMatchObject({ code: 'ENOENT' });
+    // A second instance finds nothing left to move.
+    expect(await fileStore({ directory }).get('other')).toEqual({ v: 2 });
+  });
+
+  it('moves an encrypted one with its key, and encrypts every value it moves', async () => {
+    const directory = await tempDir();
+    await legacyStore(join(directory, 'credentials.json'), { k: { token: CANARY } }, 'old key');
+    const wrong = fileStore({ directory, encryptionKey: 'another key' });
+    const error = await expectCode(wrong.get('k'), 'STORE_CORRUPT');
+    expect(error.message).toMatch(/encryptionKey/);
+    expect(await readdir(directory)).toContain('credentials.json');
+    const store = fileStore({ directory, encryptionKey: 'old key' });
+    expect(await store.get('k')).toEqual({ token: CANARY });
+    const raw = await readFile(join(store.path, 'k.json'), 'utf8');
+    expect(raw).not.toContain(CANARY);
+    expect(await readdir(directory)).not.toContain('credentials.json');
+  });
+
+  it('finishes a move a killed process left half done, keeping what was written since', async () => {
+    const directory = await tempDir();
+    await legacyStore(join(directory, 'credentials.json'), {
+      a: { v: 'old' },
+      b: { v: 'old' },
+    });
+    // As if a process moved "a", wrote a newer "a", and died before moving "b".
+    const early = fileStore({ directory, name: 'credentials' });
+    await mkdir(early.path, { recursive: true, mode: 0o700 });
+    await writeFile(
+      join(early.path, 'a.json'),
+      JSON.stringify({ v: 1, key: 'a', value: { v: 'new' } }),
+    );
+    const store = fileStore({ directory });
+    expect(await store.get('a')).toEqual({ v: 'new' });
+    expect(await store.get('b')).toEqual({ v: 'old' });
+  });
+
+  it('fails with STORE_CORRUPT on a damaged one and leaves it byte-for-byte untouched', async () => {
+    const directory = await tempDir();
+    const legacy = join(directory, 'credentials.json');
+    await writeFile(legacy, `{"k": {"token": "${CANARY}"`);
+    const before = await readFile(legacy);
+    const store = fileStore({ directory });
+    for (const attempt of [() => store.get('k'), () => store.list(), () => store.set('k', {})]) {
+      const error = await expectCode(attempt(), 'STORE_CORRUPT');
+      expect(error.message).toContain(legacy);
+      expect(error.message).toMatch(/move the file aside/);
+      expect(errorText(error)).not.toContain('CANARY');
+    }
+    expect((await readFile(legacy)).equals(before)).toBe(true);
+    await rm(legacy);
     await store.set('k', { v: 3 });
     expect(await store.get('k')).toEqual({ v: 3 });
+  });
+
+  it('removes the temporary files of writers that died, on the next opening', async () => {
+    const directory = await tempDir();
+    const first = fileStore({ directory });
+    await first.set('k', { v: 1 });
+    const dead = join(first.path, `.tmp-${await endedPid()}-abcdef`);
+    const live = join(first.path, `.tmp-${process.pid}-abcdef`);
+    const conf = join(directory, 'credentials.json.tmp-1700000000000');
+    for (const path of [dead, live, conf]) await writeFile(path, CANARY);
+    const old = new Date(Date.now() - 120_000);
+    await utimes(conf, old, old);
+    await fileStore({ directory }).get('k');
+    const left = [...(await readdir(first.path)), ...(await readdir(directory))];
+    expect(left).not.toContain(basename(dead));
+    expect(left).not.toContain(basename(conf));
+    // A writer that still runs keeps its file.
+    expect(left).toContain(basename(live));
   });
 });
 
 describe('fileStore encryption', () => {
-  it('keeps secrets out of the file when encrypted, unlike a plain store', async () => {
+  it('keeps secrets out of the files when encrypted, unlike a plain store', async () => {
     const plainDir = await tempDir();
     const plain = fileStore({ directory: plainDir });
     await plain.set('k', { accessToken: CANARY });
-    expect(await readFile(plain.path, 'utf8')).toContain(CANARY);
+    expect(await readFile(join(plain.path, 'k.json'), 'utf8')).toContain(CANARY);
 
     const directory = await tempDir();
     const encrypted = fileStore({ directory, encryptionKey: 'correct horse' });
     await encrypted.set('k', { accessToken: CANARY });
-    const raw = await readFile(encrypted.path);
+    const raw = await readFile(join(encrypted.path, 'k.json'));
     expect(raw.includes(CANARY)).toBe(false);
     expect(raw.includes('accessToken')).toBe(false);
-    if (POSIX) expect(await mode(encrypted.path)).toBe(0o600);
+    if (POSIX) expect(await mode(join(encrypted.path, 'k.json'))).toBe(0o600);
 
     // Another instance with the same key (as bytes) reads it back.
     const again = fileStore({
@@ -296,34 +415,50 @@ describe('fileStore encryption', () => {
     const directory = await tempDir();
     const store = fileStore({ directory, encryptionKey: 'right key' });
     await store.set('k', { accessToken: CANARY });
-    const before = await readFile(store.path);
+    const file = join(store.path, 'k.json');
+    const before = await readFile(file);
 
     const wrong = fileStore({ directory, encryptionKey: 'wrong key' });
-    for (const attempt of [
-      () => wrong.get('k'),
-      () => wrong.list(),
-      () => wrong.set('k', { a: 1 }),
-    ]) {
-      const error = await expectCode(attempt(), 'STORE_CORRUPT');
-      expect(error.message).toContain(store.path);
-      expect(error.message).toMatch(/decrypt/);
-      expect(errorText(error)).not.toContain('CANARY');
-    }
+    const error = await expectCode(wrong.get('k'), 'STORE_CORRUPT');
+    expect(error.message).toContain(file);
+    expect(error.message).toMatch(/decrypt/);
+    expect(errorText(error)).not.toContain('CANARY');
     const none = fileStore({ directory });
-    await expectCode(none.get('k'), 'STORE_CORRUPT');
-    await expectCode(none.set('k', { a: 1 }), 'STORE_CORRUPT');
-    expect((await readFile(store.path)).equals(before)).toBe(true);
+    expect((await expectCode(none.get('k'), 'STORE_CORRUPT')).message).toMatch(/encryptionKey/);
+    expect((await readFile(file)).equals(before)).toBe(true);
     expect(await store.get('k')).toEqual({ accessToken: CANARY });
+  });
+
+  it('refuses a file moved to another key, since each value is bound to its key', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, encryptionKey: 'key' });
+    await store.set('a', { accessToken: CANARY });
+    const moved = JSON.parse(await readFile(join(store.path, 'a.json'), 'utf8'));
+    await writeFile(join(store.path, 'b.json'), JSON.stringify({ ...moved, key: 'b' }));
+    await expectCode(store.get('b'), 'STORE_CORRUPT');
   });
 
   it('fails with STORE_CORRUPT when a plain file is opened with a key', async () => {
     const directory = await tempDir();
     await fileStore({ directory }).set('k', { v: 1 });
-    const before = await readFile(join(directory, 'credentials.json'));
+    const file = join(directory, 'credentials', 'k.json');
+    const before = await readFile(file);
     const encrypted = fileStore({ directory, encryptionKey: 'key' });
-    await expectCode(encrypted.get('k'), 'STORE_CORRUPT');
-    await expectCode(encrypted.set('k', { v: 2 }), 'STORE_CORRUPT');
-    expect((await readFile(join(directory, 'credentials.json'))).equals(before)).toBe(true);
+    expect((await expectCode(encrypted.get('k'), 'STORE_CORRUPT')).message).toMatch(
+      /without encryption/,
+    );
+    expect((await readFile(file)).equals(before)).toBe(true);
+  });
+
+  it('derives its key once per process, not on every read', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, encryptionKey: 'derive once' });
+    await store.set('k', { v: 1 });
+    const started = performance.now();
+    for (let i = 0; i < 50; i++)
+      await fileStore({ directory, encryptionKey: 'derive once' }).get('k');
+    // scrypt takes tens of milliseconds; 50 reads that each derived would take seconds.
+    expect(performance.now() - started).toBeLessThan(1_500);
   });
 });
 
@@ -343,12 +478,12 @@ describe('fileStore I/O errors', () => {
     }
   });
 
-  it('fails with STORE_IO when the store file is a directory', async () => {
+  it('fails with STORE_IO when a key file is a directory', async () => {
     const directory = await tempDir();
-    await mkdir(join(directory, 'credentials.json'));
     const store = fileStore({ directory });
+    await mkdir(join(store.path, 'k.json'), { recursive: true });
     const error = await expectCode(store.get('k'), 'STORE_IO');
-    expect(error.message).toContain(store.path);
+    expect(error.message).toContain(join(store.path, 'k.json'));
     expect(error.message).toContain('EISDIR');
   });
 });
@@ -512,9 +647,10 @@ describe('fileStore across processes', () => {
     children.clear();
   });
 
-  function startChild(args: string[], timeoutMs = 45_000) {
+  function startChild(args: string[], timeoutMs = 45_000, env: NodeJS.ProcessEnv = {}) {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
       cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
@@ -632,6 +768,66 @@ describe('fileStore across processes', () => {
     );
     expect(Date.now() - started).toBeLessThan(1_000);
     await expect(stat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  for (const snap of [false, true]) {
+    it(`loses no login and tears no file when writers are killed at random${snap ? ' (with SNAP set)' : ''}`, async () => {
+      const directory = await tempDir();
+      const store = fileStore({ directory });
+      for (let i = 0; i < 20; i++) await store.set(`k/${i}`, { gen: 0, pid: 0 });
+      for (let round = 0; round < 4; round++) {
+        const writers = [0, 1, 2].map(() => {
+          const env = snap ? { SNAP: '/snap/latchkey-test/1', SNAP_NAME: 'latchkey-test' } : {};
+          const c = startChild(['churn', directory, '20'], 30_000, env);
+          const closed = new Promise((resolve) => c.child.once('close', resolve));
+          return { ...c, closed };
+        });
+        await Promise.all(writers.map((w) => w.waitFor('writing')));
+        // Killed at random moments, mid-write or not.
+        for (const w of writers) {
+          await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 150));
+          w.child.kill('SIGKILL');
+        }
+        await Promise.all(writers.map((w) => w.closed));
+      }
+      const after = fileStore({ directory });
+      expect(await after.list('k/')).toHaveLength(20);
+      const values = [];
+      for (let i = 0; i < 20; i++) values.push(await after.get(`k/${i}`));
+      for (const value of values) {
+        expect(value).toMatchObject({ gen: expect.any(Number), pid: expect.any(Number) });
+      }
+      // The writers did write: most keys hold a value of theirs, not the first one.
+      expect(values.filter((v) => v?.gen !== 0).length).toBeGreaterThan(10);
+      // What the killed writers left behind is gone once a store opened the folder.
+      expect((await readdir(after.path)).filter((n) => n.startsWith('.'))).toEqual([]);
+    });
+  }
+
+  it('finishes a move of the single file that a killed process began', async () => {
+    const directory = await tempDir();
+    const values = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [`credentials/p/${i}`, { v: i }]),
+    );
+    await legacyStore(join(directory, 'credentials.json'), values);
+    const mover = startChild(['open', directory]);
+    const closed = new Promise((resolve) => mover.child.once('close', resolve));
+    await mover.waitFor('opening');
+    // Killed once the first keys have moved.
+    const folder = join(directory, 'credentials', 'credentials', 'p');
+    while ((await readdir(folder).catch(() => [])).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    mover.child.kill('SIGKILL');
+    await closed;
+    const moved = (await readdir(folder)).length;
+    const store = fileStore({ directory });
+    expect(await store.list('credentials/p/')).toHaveLength(400);
+    for (const i of [0, 199, 399]) expect(await store.get(`credentials/p/${i}`)).toEqual({ v: i });
+    await expect(stat(join(directory, 'credentials.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect(moved).toBeLessThan(400);
   });
 
   it('never has two holders when 8 processes take over killed holders, 40 times', async () => {

@@ -1,10 +1,22 @@
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmod,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import type Conf from 'conf';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LatchkeyError } from '../errors.js';
+import { sleep } from '../util/abort.js';
+import { type DataKey, deriveKey, isSealed, openLegacyFile, seal, unseal } from './file-crypto.js';
 import { acquireFileLock } from './file-lock.js';
+import { decodeSegment, encodeSegment, KEY_FILE_EXTENSION, keyPath } from './file-names.js';
 import {
   createKeyedMutex,
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -17,17 +29,18 @@ import type { CredentialStore, JsonObject, LockOptions } from './types.js';
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
   /**
-   * The directory that holds the store file. Default: the user's configuration
-   * directory for `latchkey` — `$XDG_CONFIG_HOME/latchkey` or `~/.config/latchkey` on
-   * Linux, `~/Library/Preferences/latchkey` on macOS, `%APPDATA%\latchkey\Config` on
-   * Windows. It is created with mode 0700 when missing.
+   * The directory that holds the store. Default: the user's configuration directory for
+   * `latchkey` — `$XDG_CONFIG_HOME/latchkey` or `~/.config/latchkey` on Linux,
+   * `~/Library/Preferences/latchkey` on macOS, `%APPDATA%\latchkey\Config` on Windows.
+   * It is created with mode 0700 when missing.
    */
   directory?: string;
-  /** The base name of the store file, without extension. Default `credentials`. */
+  /** The name of the store's folder in `directory`. Default `credentials`. */
   name?: string;
   /**
-   * Encrypts the file at rest with AES-256-GCM under a key derived from this value.
-   * Reading the file with another key fails with `STORE_CORRUPT`.
+   * Encrypts every value at rest with AES-256-GCM, under a key derived from this value
+   * (scrypt, once per process). Reading a value with another key fails with
+   * `STORE_CORRUPT`.
    */
   encryptionKey?: string | Uint8Array;
   /**
@@ -40,53 +53,46 @@ export interface FileStoreOptions {
   lockStaleMs?: number;
 }
 
-/** A {@link CredentialStore} kept in a JSON file, with the file's location. */
+/** A {@link CredentialStore} kept in files, with the store's location. */
 export type FileStore = CredentialStore & {
-  /** The absolute path of the store file. */
+  /** The absolute path of the store's folder: one file per key. */
   readonly path: string;
 };
-
-type Store = Record<string, JsonObject>;
-type ConfConstructor = typeof import('conf').default;
 
 const PROJECT_NAME = 'latchkey';
 const DEFAULT_NAME = 'credentials';
 const DEFAULT_STALE_MS = 10_000;
 // Holders on another machine are judged by their lock file's age: never under 2 s.
 const MIN_STALE_MS = 2_000;
-// conf keeps its migration data under this top-level key and copies it from the file
-// into every write that lacks it (see writeAll).
-const CONF_INTERNAL_KEY = '__internal__';
+// The format of a key's file.
+const FILE_VERSION = 1;
+// Earlier releases' single-file store kept this top-level key for itself.
+const LEGACY_INTERNAL_KEY = '__internal__';
+const TEMP_PREFIX = '.tmp-';
+const SALT_FILE = '.salt';
 
 // In-process exclusion for every lock file, keyed by its absolute path, shared by all
 // file stores of this process: lock files alone would make them wait on each other.
 const processLocks = createKeyedMutex();
 
-let confModule: Promise<typeof import('conf')> | undefined;
-
-// conf loads on first use only, so importing Latchkey stays light.
-async function loadConf(): Promise<ConfConstructor> {
-  confModule ??= import('conf').catch((error: unknown) => {
-    confModule = undefined;
-    throw error;
-  });
-  const loaded: { default: unknown } = await confModule;
-  // A bundler that turns import() into require() may wrap the namespace once more.
-  const candidate = loaded.default;
-  return (
-    typeof candidate === 'function' ? candidate : (candidate as { default: unknown }).default
-  ) as ConfConstructor;
-}
-
 /**
- * Creates a credential store kept in one JSON file, shared safely between processes.
+ * Creates a credential store kept in files, one per key, shared safely between
+ * processes.
  *
- * The file (mode 0600, written atomically) lives in `options.directory` (mode 0700),
- * and is encrypted when `options.encryptionKey` is given. Every read goes to the file,
- * so changes made by other processes are seen at once; every write takes a lock file
- * next to it, so concurrent writers never lose each other's changes. `lock` holds a
- * lock file per key under `<name>.locks/`. A file that cannot be read as credentials
- * fails with `STORE_CORRUPT` and is never modified.
+ * The store is a folder `<name>` (mode 0700) in `options.directory`. Each key is a file
+ * (mode 0600) under it, named after the key (see `file-names.ts`; a provider's logins
+ * share one folder), written to a temporary file and renamed into place, so a reader
+ * never sees half a value and a writer killed midway loses nothing but its own write.
+ * No operation reads or writes more than the files it concerns, so its cost does not
+ * grow with the number of stored logins, and none blocks the event loop. Every read
+ * goes to the file, so changes made by other processes are seen at once. With
+ * `options.encryptionKey`, each value is encrypted (AES-256-GCM, bound to its key).
+ * `lock` holds a lock file per key under `<name>.locks/`. A file that cannot be read as
+ * a value fails with `STORE_CORRUPT` and is never modified.
+ *
+ * The single file `<name>.json` of earlier releases is moved into the folder on first
+ * use, key by key, and removed last, so a process killed during the move loses nothing:
+ * the next one finishes it.
  */
 export function fileStore(options: FileStoreOptions = {}): FileStore {
   if (typeof options !== 'object' || options === null) {
@@ -96,124 +102,19 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     options.directory === undefined ? defaultDirectory() : checkDirectory(options.directory),
   );
   const name = checkName(options.name ?? DEFAULT_NAME);
-  const encryptionKey = checkEncryptionKey(options.encryptionKey);
+  const secret = checkEncryptionKey(options.encryptionKey);
   const staleMs = Math.max(MIN_STALE_MS, checkStale(options.lockStaleMs ?? DEFAULT_STALE_MS));
 
-  const filePath = join(directory, `${name}.json`);
-  const writeLockPath = `${filePath}.lock`;
+  const root = join(directory, name);
   const locksDirectory = join(directory, `${name}.locks`);
-
-  let confPromise: Promise<Conf<Store>> | undefined;
-
-  const open = async (): Promise<Conf<Store>> => {
-    // Created here, with our mode, before conf would create it with the default one.
-    await ensurePrivateDirectory(directory);
-    confPromise ??= (async () => {
-      const ConfClass = await loadConf();
-      try {
-        // The constructor reads the file once, so a corrupt file already fails here.
-        return new ConfClass<Store>({
-          cwd: directory,
-          configName: name,
-          fileExtension: 'json',
-          projectName: PROJECT_NAME,
-          projectSuffix: '',
-          configFileMode: 0o600,
-          clearInvalidConfig: false,
-          watch: false,
-          accessPropertiesByDotNotation: false,
-          serialize: (value) => JSON.stringify(value, undefined, '\t'),
-          deserialize: parseStore,
-          ...(encryptionKey === undefined
-            ? {}
-            : { encryptionKey, encryptionAlgorithm: 'aes-256-gcm' as const }),
-        });
-      } catch (error) {
-        throw readError(error);
-      }
-    })();
-    const opening = confPromise;
-    try {
-      return await opening;
-    } catch (error) {
-      // Retried on the next call, e.g. once the user has moved a corrupt file aside.
-      if (confPromise === opening) confPromise = undefined;
-      throw error;
-    }
-  };
-
-  // A plain file is read directly: loading conf (and its schema validator) costs a new
-  // process tens of milliseconds, which reads need not pay. Writes still go through conf.
-  const readCurrent = async (): Promise<Store> => {
-    if (encryptionKey !== undefined) return readAll(await open());
-    let text: string;
-    try {
-      text = await readFile(filePath, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw readError(error);
-    }
-    try {
-      return parseStore(text);
-    } catch (error) {
-      throw readError(error);
-    }
-  };
-
-  const readAll = (conf: Conf<Store>): Store => {
-    try {
-      // conf reads and parses the whole file on every access; nothing is cached.
-      return conf.store;
-    } catch (error) {
-      throw readError(error);
-    }
-  };
-
-  const writeAll = async (conf: Conf<Store>, all: Store): Promise<void> => {
-    // Without this key, conf's setter re-reads the file to carry its internal data over:
-    // a wasted read (and key derivation when encrypted) that would also bring a deleted
-    // credential named `__internal__` back. Not enumerable, so it is never written.
-    if (!Object.hasOwn(all, CONF_INTERNAL_KEY)) {
-      Object.defineProperty(all, CONF_INTERNAL_KEY, {
-        value: undefined,
-        enumerable: false,
-        configurable: true,
-        writable: true,
-      });
-    }
-    try {
-      // Written to a temporary file with mode 0600 that is renamed over the store file.
-      conf.store = all;
-    } catch (error) {
-      throw ioError(error, `write the credential store file ${filePath}`);
-    }
-    await tightenFileMode(filePath);
-  };
-
-  const readError = (error: unknown): LatchkeyError => {
-    if (error instanceof LatchkeyError) return error;
-    if (error instanceof UnreadableStore || isDecryptionFailure(error)) {
-      const problem =
-        error instanceof UnreadableStore
-          ? error.reason === 'json'
-            ? encryptionKey === undefined
-              ? 'is not valid JSON (if it was written with an encryptionKey, give the same key)'
-              : 'does not hold valid JSON once decrypted'
-            : 'does not hold credentials (a JSON object whose values are objects)'
-          : 'cannot be decrypted with the given encryptionKey (wrong key, a file written without encryption, or a damaged file)';
-      return new LatchkeyError(
-        'STORE_CORRUPT',
-        `The credential store file ${filePath} ${problem}. It was left untouched. Open it with the settings it was written with, or move it aside (for example rename it to ${name}.json.bad) to start with an empty store and sign in again.`,
-      );
-    }
-    return ioError(error, `read the credential store file ${filePath}`);
-  };
+  const legacyFile = join(directory, `${name}.json`);
+  const fileOf = (key: string) => join(root, ...keyPath(key));
+  const createdDirectories = new Set<string>();
 
   const withFileLock = async <T>(
     lockPath: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-    prepare: () => Promise<void>,
     fn: () => Promise<T>,
   ): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
@@ -228,6 +129,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       onTimeout: timedOut,
     });
     try {
+      const prepare = () => privateDirectory(dirname(lockPath));
       await prepare();
       const held = await acquireFileLock(lockPath, {
         deadline,
@@ -261,47 +163,231 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     }
   };
 
-  const withWriteLock = async (fn: (conf: Conf<Store>) => Promise<void>): Promise<void> => {
-    const conf = await open();
-    await withFileLock(
-      writeLockPath,
-      DEFAULT_LOCK_TIMEOUT_MS,
-      undefined,
-      () => ensurePrivateDirectory(directory),
-      () => fn(conf),
+  // The data key: derived once per process from the host's secret and the store's salt.
+  let dataKey: Promise<DataKey | undefined> | undefined;
+  const key = (): Promise<DataKey | undefined> => {
+    if (secret === undefined) return Promise.resolve(undefined);
+    dataKey ??= storeSalt(root).then((salt) => deriveKey(secret, salt));
+    dataKey.catch(() => {
+      dataKey = undefined;
+    });
+    return dataKey;
+  };
+
+  const corrupt = (path: string, storeKey: string, problem: string): LatchkeyError =>
+    new LatchkeyError(
+      'STORE_CORRUPT',
+      `The credential store file ${path} (key "${storeKey}") ${problem}. It was left untouched. Open the store with the settings it was written with, or remove the file to drop that entry and sign in again.`,
     );
+
+  const encode = async (storeKey: string, value: JsonObject): Promise<string> => {
+    const k = await key();
+    const body = k
+      ? { ...seal(k, JSON.stringify(value), storeKey) }
+      : { value: value as JsonObject };
+    return JSON.stringify({ v: FILE_VERSION, key: storeKey, ...body }, undefined, '\t');
+  };
+
+  const decode = async (
+    path: string,
+    storeKey: string | undefined,
+    text: string,
+  ): Promise<{ key: string; value: JsonObject }> => {
+    const shown = storeKey ?? path;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw corrupt(path, shown, 'is not valid JSON');
+    }
+    if (
+      !isJsonObject(parsed) ||
+      parsed.v !== FILE_VERSION ||
+      typeof parsed.key !== 'string' ||
+      (storeKey !== undefined && parsed.key !== storeKey)
+    ) {
+      throw corrupt(path, shown, 'is not a value of this store');
+    }
+    const k = await key();
+    if (isSealed(parsed)) {
+      if (!k) {
+        throw corrupt(path, parsed.key, 'is encrypted: open the store with its encryptionKey');
+      }
+      let plain: string;
+      try {
+        plain = unseal(k, parsed, parsed.key);
+      } catch {
+        throw corrupt(
+          path,
+          parsed.key,
+          'cannot be decrypted with the given encryptionKey (a wrong key, or a damaged file)',
+        );
+      }
+      const value = JSON.parse(plain) as unknown;
+      if (!isJsonObject(value)) throw corrupt(path, parsed.key, 'does not hold a JSON object');
+      return { key: parsed.key, value: value as JsonObject };
+    }
+    if (k) {
+      throw corrupt(
+        path,
+        parsed.key,
+        'was written without encryption, but an encryptionKey is given',
+      );
+    }
+    if (!isJsonObject(parsed.value)) {
+      throw corrupt(path, parsed.key, 'does not hold a JSON object');
+    }
+    return { key: parsed.key, value: parsed.value as JsonObject };
+  };
+
+  /** Writes a key's file: a temporary file in the store's folder, synced, renamed into place. */
+  const write = async (storeKey: string, value: JsonObject): Promise<void> => {
+    const target = fileOf(storeKey);
+    const text = await encode(storeKey, value);
+    const parent = dirname(target);
+    if (!createdDirectories.has(parent)) {
+      await privateDirectory(parent);
+      createdDirectories.add(parent);
+    }
+    const temp = join(root, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await renameOver(temp, target);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      if (errnoCode(error) === 'ENOENT') {
+        // The folder was removed meanwhile: make it again on the next write.
+        createdDirectories.clear();
+      }
+      throw ioError(error, `write the credential store file ${target}`);
+    }
+  };
+
+  /** Moves the single file of earlier releases into the folder, one key at a time. */
+  const migrate = async (): Promise<void> => {
+    if (!(await exists(legacyFile))) return;
+    await withFileLock(`${legacyFile}.lock`, DEFAULT_LOCK_TIMEOUT_MS, undefined, async () => {
+      let data: Buffer;
+      try {
+        data = await readFile(legacyFile);
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return; // Another process finished it.
+        throw ioError(error, `read the credential store file ${legacyFile}`);
+      }
+      const entries = parseLegacy(data, secret);
+      if (entries === undefined) {
+        throw new LatchkeyError(
+          'STORE_CORRUPT',
+          `The credential store file ${legacyFile} of an earlier release ${secret === undefined ? 'is not a credential store (if it was written with an encryptionKey, give the same key)' : 'cannot be read with the given encryptionKey'}. It was left untouched. Open the store with the settings it was written with, or move the file aside (for example rename it to ${name}.json.bad) to start with an empty store and sign in again.`,
+        );
+      }
+      for (const [storeKey, value] of Object.entries(entries)) {
+        // A key already in the folder was written after an interrupted move: it is newer.
+        if (!(await exists(fileOf(storeKey)))) await write(storeKey, value);
+      }
+      try {
+        await unlink(legacyFile);
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') {
+          throw ioError(error, `remove the migrated credential store file ${legacyFile}`);
+        }
+      }
+    });
+  };
+
+  // Once per store object: the folder, what crashed writers left, the earlier format.
+  let opened: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    opened ??= (async () => {
+      await privateDirectory(directory, { narrow: options.directory === undefined });
+      await privateDirectory(root);
+      await sweepTemporaryFiles(root, directory, name);
+      await migrate();
+    })();
+    opened.catch(() => {
+      opened = undefined;
+    });
+    return opened;
+  };
+
+  const read = async (path: string, storeKey: string | undefined) => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw ioError(error, `read the credential store file ${path}`);
+    }
+    return decode(path, storeKey, text);
+  };
+
+  /** Every key under the folder `dir`, whose path from the root is `segments` (undefined where a segment is a digest). */
+  const keysUnder = async (dir: string, segments: (string | undefined)[]): Promise<string[]> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw ioError(error, `read the credential store folder ${dir}`);
+    }
+    const keys: string[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        keys.push(...(await keysUnder(path, [...segments, decodeSegment(entry.name)])));
+      } else if (entry.isFile() && entry.name.endsWith(KEY_FILE_EXTENSION)) {
+        const last = decodeSegment(entry.name.slice(0, -KEY_FILE_EXTENSION.length));
+        const all = [...segments, last];
+        if (all.every((s) => s !== undefined)) keys.push(all.join('/'));
+        else {
+          // A segment too long to be a name: the file says which key it is.
+          const found = await read(path, undefined);
+          if (found) keys.push(found.key);
+        }
+      }
+    }
+    return keys;
   };
 
   const store = {
     get path(): string {
-      return filePath;
+      return root;
     },
 
-    async get(key: string): Promise<JsonObject | undefined> {
-      assertKey(key);
-      const all = await readCurrent();
+    async get(storeKey: string): Promise<JsonObject | undefined> {
+      assertKey(storeKey);
+      await ready();
       // Parsed afresh from the file on every call, so never shared with anyone.
-      return Object.hasOwn(all, key) ? all[key] : undefined;
+      return (await read(fileOf(storeKey), storeKey))?.value;
     },
 
-    async set(key: string, value: JsonObject): Promise<void> {
-      assertKey(key);
+    async set(storeKey: string, value: JsonObject): Promise<void> {
+      assertKey(storeKey);
       const copy = jsonCopy(value);
-      await withWriteLock(async (conf) => {
-        const all = readAll(conf);
-        all[key] = copy;
-        await writeAll(conf, all);
-      });
+      await ready();
+      await write(storeKey, copy);
     },
 
-    async delete(key: string): Promise<void> {
-      assertKey(key);
-      await withWriteLock(async (conf) => {
-        const all = readAll(conf);
-        if (!Object.hasOwn(all, key)) return;
-        delete all[key];
-        await writeAll(conf, all);
-      });
+    async delete(storeKey: string): Promise<void> {
+      assertKey(storeKey);
+      await ready();
+      try {
+        await unlink(fileOf(storeKey));
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          throw ioError(error, `remove the credential store file ${fileOf(storeKey)}`);
+        }
+      }
     },
 
     async list(prefix?: string): Promise<string[]> {
@@ -309,67 +395,150 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         throw new TypeError('The prefix given to list() must be a string');
       }
       const start = prefix ?? '';
-      const all = await readCurrent();
-      return Object.keys(all)
-        .filter((key) => key.startsWith(start))
-        .sort();
+      await ready();
+      // Only the folder the prefix names in full is read: a provider's logins, say.
+      const whole = start.split('/').slice(0, -1);
+      const keys = await keysUnder(join(root, ...whole.map(encodeSegment)), whole);
+      return keys.filter((k) => k.startsWith(start)).sort();
     },
 
-    async lock<T>(key: string, fn: () => Promise<T>, lockOptions?: LockOptions): Promise<T> {
-      assertKey(key);
+    async lock<T>(storeKey: string, fn: () => Promise<T>, lockOptions?: LockOptions): Promise<T> {
+      assertKey(storeKey);
       if (typeof fn !== 'function') throw new TypeError('lock() needs a function to run');
       const timeoutMs = resolveLockTimeout(lockOptions);
       const signal = lockOptions?.signal;
       throwIfAborted(signal);
-      const digest = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
-      return withFileLock(
-        join(locksDirectory, `${digest}.lock`),
-        timeoutMs,
-        signal,
-        async () => {
-          await ensurePrivateDirectory(directory);
-          await ensurePrivateDirectory(locksDirectory);
-        },
-        fn,
-      );
+      const digest = createHash('sha256').update(storeKey, 'utf8').digest('hex').slice(0, 32);
+      return withFileLock(join(locksDirectory, `${digest}.lock`), timeoutMs, signal, fn);
     },
   } satisfies FileStore;
   return store;
 }
 
-/** Why a file that was read is not a credential store. */
-class UnreadableStore extends Error {
-  override readonly name = 'UnreadableStore';
-  constructor(readonly reason: 'json' | 'shape') {
-    // Never carries the parser's message: it quotes the file's contents.
-    super(reason === 'json' ? 'The file is not valid JSON' : 'The file does not hold credentials');
-  }
-}
-
-function parseStore(text: string): Store {
+/** The values of a single-file store of earlier releases, or `undefined` when it is none. */
+function parseLegacy(
+  data: Buffer,
+  secret: string | Uint8Array | undefined,
+): Record<string, JsonObject> | undefined {
+  const text = secret === undefined ? data.toString('utf8') : openLegacyFile(data, secret);
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new UnreadableStore('json');
+    return undefined;
   }
-  if (!isJsonObject(parsed)) throw new UnreadableStore('shape');
-  for (const value of Object.values(parsed)) {
-    if (!isJsonObject(value)) throw new UnreadableStore('shape');
+  if (!isJsonObject(parsed)) return undefined;
+  const out: Record<string, JsonObject> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (k === LEGACY_INTERNAL_KEY) continue;
+    if (!isJsonObject(v)) return undefined;
+    out[k] = v as JsonObject;
   }
-  return parsed as Store;
+  return out;
 }
 
-// conf 15 reports a wrong key or a damaged encrypted file with exactly this message.
-function isDecryptionFailure(error: unknown): boolean {
-  return error instanceof Error && error.message === 'Failed to decrypt config data.';
+/**
+ * The store's salt for deriving its data key: 16 random bytes in `<root>/.salt`, made
+ * once (written aside and linked into place, so two processes agree on one).
+ */
+async function storeSalt(root: string): Promise<Buffer> {
+  const path = join(root, SALT_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const salt = await readFile(path);
+      if (salt.length === 16) return salt;
+      throw new LatchkeyError(
+        'STORE_CORRUPT',
+        `The credential store's salt file ${path} is damaged, so no value can be decrypted. Remove the store's folder ${root} to start with an empty store, and sign in again.`,
+      );
+    } catch (error) {
+      if (error instanceof LatchkeyError) throw error;
+      if (errnoCode(error) !== 'ENOENT') throw ioError(error, `read ${path}`);
+    }
+    const temp = join(root, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(randomBytes(16));
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await link(temp, path).catch((error: unknown) => {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      });
+    } catch (error) {
+      throw ioError(error, `create ${path}`);
+    } finally {
+      await unlink(temp).catch(() => {});
+    }
+  }
+  throw new LatchkeyError('STORE_IO', `Could not create the salt file ${path}. Retry.`);
+}
+
+/**
+ * Removes the temporary files of writers that ended before renaming them into place
+ * (in the folder: `.tmp-<pid>-…` of a process that no longer runs), and those of the
+ * single-file store of earlier releases (`<name>.json.tmp-…`, a minute old), so no
+ * copy of a credential outlives a crash past the next opening of the store.
+ */
+async function sweepTemporaryFiles(root: string, directory: string, name: string) {
+  const remove = async (path: string) => {
+    await unlink(path).catch(() => {});
+  };
+  for (const entry of await readdir(root).catch(() => [] as string[])) {
+    if (!entry.startsWith(TEMP_PREFIX)) continue;
+    const pid = Number(entry.slice(TEMP_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || !running(pid)) await remove(join(root, entry));
+  }
+  for (const entry of await readdir(directory).catch(() => [] as string[])) {
+    if (!entry.startsWith(`${name}.json.tmp-`)) continue;
+    const path = join(directory, entry);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > 60_000) await remove(path);
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+/** Renames over an existing file, retrying where Windows refuses while another process reads it. */
+async function renameOver(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(from, to);
+      return;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (attempt >= 10 || (code !== 'EPERM' && code !== 'EBUSY' && code !== 'EACCES')) throw error;
+      await sleep(5 * (attempt + 1));
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(error, `read ${path}`);
+  }
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The configuration directory conf would pick for project `latchkey` without a suffix. */
+/** The configuration directory for `latchkey` on this platform. */
 function defaultDirectory(): string {
   const home = homedir();
   if (process.platform === 'darwin') return join(home, 'Library', 'Preferences', PROJECT_NAME);
@@ -381,33 +550,26 @@ function defaultDirectory(): string {
   return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.config'), PROJECT_NAME);
 }
 
-async function ensurePrivateDirectory(directory: string): Promise<void> {
+/**
+ * Makes `directory` (and its parents) with mode 0700 when missing. An existing one is
+ * narrowed to 0700 when `narrow` (the store's own folders), else left as it is.
+ */
+async function privateDirectory(
+  directory: string,
+  options: { narrow: boolean } = { narrow: true },
+): Promise<void> {
   let created: string | undefined;
   try {
     created = await mkdir(directory, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw ioError(error, `create the directory ${directory}`);
   }
-  // The umask may have narrowed the mode further; make it exactly 0700.
-  if (created !== undefined && process.platform !== 'win32') {
-    try {
-      await chmod(directory, 0o700);
-    } catch (error) {
-      throw ioError(error, `restrict the permissions of the directory ${directory}`);
-    }
-  }
-}
-
-// Atomic writes already create the file 0600; this covers conf's non-atomic fallbacks
-// (Snap packages, EXDEV), which keep an existing file's wider mode.
-async function tightenFileMode(filePath: string): Promise<void> {
-  if (process.platform === 'win32') return;
+  if (process.platform === 'win32' || (created === undefined && !options.narrow)) return;
   try {
-    const { mode } = await stat(filePath);
-    if ((mode & 0o077) !== 0) await chmod(filePath, 0o600);
+    const { mode } = await stat(directory);
+    if ((mode & 0o077) !== 0) await chmod(directory, 0o700);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return;
-    throw ioError(error, `restrict the permissions of the credential store file ${filePath}`);
+    throw ioError(error, `restrict the permissions of the directory ${directory}`);
   }
 }
 
@@ -481,7 +643,7 @@ function checkName(name: unknown): string {
 
 function checkEncryptionKey(key: unknown): string | Uint8Array | undefined {
   if (key === undefined) return undefined;
-  // conf silently stores in clear text under an empty key.
+  // An empty key would protect nothing.
   if (typeof key === 'string' && key !== '') return key;
   if (key instanceof Uint8Array && key.length > 0) return Uint8Array.from(key);
   throw new TypeError(
