@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { authenticate, fileStore } from '../src/index.js';
 import { options, testProvider, unattendedUser } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/refresh-child.ts', import.meta.url));
+const storeChild = fileURLToPath(new URL('./fixtures/store-child.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 let server: TestAuthServer;
@@ -65,4 +66,56 @@ describe('refresh across processes', () => {
     const storedHash = createHash('sha256').update(String(stored?.accessToken)).digest('hex');
     expect(hashes[0]).toBe(storedHash);
   });
+
+  it('a holder killed with the lock: 6 processes reach it at once, one refresh, 0 invalid_grant', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-xproc-killed-'));
+    try {
+      const store = fileStore({ directory: dir });
+      await authenticate(
+        testProvider(server),
+        options({ store, openUrl: unattendedUser().openUrl }),
+      );
+      const [key] = await store.list('credentials/test-as/');
+      // A process takes the login's refresh lock and is killed while it holds it.
+      const holder = spawn(
+        process.execPath,
+        ['--import', 'tsx', storeChild, 'hold', dir, key as string, '2000'],
+        {
+          cwd: root,
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('locked')) resolve();
+        });
+        holder.once('exit', () => reject(new Error('the holder ended before it took the lock')));
+      });
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('close', resolve));
+
+      server.resetCounts();
+      const go = join(dir, 'go');
+      const ready = Array.from({ length: 6 }, (_, i) => join(dir, `ready-${i}`));
+      const runs = ready.map((file) =>
+        run([server.issuer, server.clients.public.clientId, dir, go, '5', file]),
+      );
+      const deadline = Date.now() + 30_000;
+      while (!ready.every((file) => existsSync(file)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await writeFile(go, '');
+      const results = await Promise.all(runs);
+      for (const r of results) expect(r, r.out).toMatchObject({ code: 0 });
+      const hashes = results.flatMap(
+        (r) => (JSON.parse(r.out.trim()) as { hashes: string[] }).hashes,
+      );
+      // One of them took the dead holder's lock over and refreshed; the others adopted.
+      expect(new Set(hashes).size).toBe(1);
+      expect(server.counts().token.refresh_token).toBe(1);
+      expect(await store.list('credentials/test-as/')).toEqual([key]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
