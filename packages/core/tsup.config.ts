@@ -18,4 +18,6 @@ export default defineConfig({
   // One copy of each module across the entries, in both formats, so a LatchkeyError from
   // @latchkey/core/oauth is the same class as the one from @latchkey/core.
   splitting: true,
+  // An optional dependency with a native binary per platform: loaded where installed.
+  external: ['@napi-rs/keyring'],
 });

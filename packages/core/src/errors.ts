@@ -37,6 +37,8 @@ export const LATCHKEY_ERROR_CODES = {
     'A credential store file cannot be read as credentials. The file is left untouched.',
   STORE_LOCKED: 'A credential store lock could not be taken in time.',
   STORE_IO: 'A credential store could not read or write its files.',
+  KEYCHAIN_UNAVAILABLE:
+    "The OS keychain that should hold the store's data key could not be reached or refused.",
   SERVER_CONFIG: 'An MCP server recipe is invalid; the message names the field.',
   SERVER_SPAWN_FAILED: 'An MCP server process could not be started; the message names the command.',
   SERVER_EXITED:

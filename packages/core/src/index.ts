@@ -65,6 +65,12 @@ export {
 export { Secret } from './secret.js';
 export type { FreshOptions, LogoutResult, Session, SessionSummary } from './session.js';
 export { type FileStore, type FileStoreOptions, fileStore } from './store/file-store.js';
+export {
+  type KeySource,
+  type SafeStorage,
+  safeStorageKey,
+} from './store/key-source.js';
+export { type KeychainKeyOptions, keychainKey } from './store/keychain-key.js';
 export { memoryStore } from './store/memory-store.js';
 export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
 export {

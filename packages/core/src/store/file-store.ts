@@ -17,6 +17,7 @@ import { sleep } from '../util/abort.js';
 import { type DataKey, deriveKey, isSealed, openLegacyFile, seal, unseal } from './file-crypto.js';
 import { acquireFileLock } from './file-lock.js';
 import { decodeSegment, encodeSegment, KEY_FILE_EXTENSION, keyPath } from './file-names.js';
+import { checkDataKey, isKeySource, type KeySource } from './key-source.js';
 import {
   createKeyedMutex,
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -38,11 +39,13 @@ export interface FileStoreOptions {
   /** The name of the store's folder in `directory`. Default `credentials`. */
   name?: string;
   /**
-   * Encrypts every value at rest with AES-256-GCM, under a key derived from this value
-   * (scrypt, once per process). Reading a value with another key fails with
+   * Encrypts every value at rest with AES-256-GCM: under a key derived from this secret
+   * (scrypt, once per process), or under the data key a {@link KeySource} keeps, such as
+   * the OS keychain ({@link keychainKey}) or Electron's `safeStorage`
+   * ({@link safeStorageKey}). Reading a value with another key fails with
    * `STORE_CORRUPT`.
    */
-  encryptionKey?: string | Uint8Array;
+  encryptionKey?: string | Uint8Array | KeySource;
   /**
    * After how long the lock file of a holder on another machine (a home directory
    * shared over the network), whose holder stopped touching it, is taken over, in
@@ -163,11 +166,21 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     }
   };
 
-  // The data key: derived once per process from the host's secret and the store's salt.
+  // The data key: from the host's key source (under a lock, so that of two first uses
+  // one key is made), or derived once per process from its secret and the store's salt.
   let dataKey: Promise<DataKey | undefined> | undefined;
   const key = (): Promise<DataKey | undefined> => {
     if (secret === undefined) return Promise.resolve(undefined);
-    dataKey ??= storeSalt(root).then((salt) => deriveKey(secret, salt));
+    dataKey ??= isKeySource(secret)
+      ? privateDirectory(root).then(() =>
+          withFileLock(
+            join(locksDirectory, 'data-key.lock'),
+            DEFAULT_LOCK_TIMEOUT_MS,
+            undefined,
+            async () => Buffer.from(checkDataKey(secret, await secret.dataKey({ path: root }))),
+          ),
+        )
+      : storeSalt(root).then((salt) => deriveKey(secret, salt));
     dataKey.catch(() => {
       dataKey = undefined;
     });
@@ -280,7 +293,11 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         if (errnoCode(error) === 'ENOENT') return; // Another process finished it.
         throw ioError(error, `read the credential store file ${legacyFile}`);
       }
-      const entries = parseLegacy(data, secret);
+      const entries = parseLegacy(
+        data,
+        isKeySource(secret) ? undefined : secret,
+        secret !== undefined,
+      );
       if (entries === undefined) {
         throw new LatchkeyError(
           'STORE_CORRUPT',
@@ -309,6 +326,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       await privateDirectory(root);
       await sweepTemporaryFiles(root, directory, name);
       await migrate();
+      // A key that cannot be had fails the first call, not the write after a sign-in.
+      await key();
     })();
     opened.catch(() => {
       opened = undefined;
@@ -419,8 +438,11 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
 function parseLegacy(
   data: Buffer,
   secret: string | Uint8Array | undefined,
+  encrypted: boolean,
 ): Record<string, JsonObject> | undefined {
-  const text = secret === undefined ? data.toString('utf8') : openLegacyFile(data, secret);
+  // Earlier releases encrypted with a secret only: with a key source, the file is plain.
+  const text =
+    secret === undefined || !encrypted ? data.toString('utf8') : openLegacyFile(data, secret);
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -641,13 +663,14 @@ function checkName(name: unknown): string {
   return name;
 }
 
-function checkEncryptionKey(key: unknown): string | Uint8Array | undefined {
+function checkEncryptionKey(key: unknown): string | Uint8Array | KeySource | undefined {
   if (key === undefined) return undefined;
   // An empty key would protect nothing.
   if (typeof key === 'string' && key !== '') return key;
   if (key instanceof Uint8Array && key.length > 0) return Uint8Array.from(key);
+  if (isKeySource(key)) return key;
   throw new TypeError(
-    'fileStore() option `encryptionKey` must be a non-empty string or Uint8Array',
+    'fileStore() option `encryptionKey` must be a non-empty string or Uint8Array, or a key source such as keychainKey()',
   );
 }
 
