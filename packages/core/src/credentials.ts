@@ -55,8 +55,21 @@ export interface BrowserLoginState {
   readonly profile: string;
 }
 
+/**
+ * What the `oauth` engine keeps with a login of a provider whose metadata it discovers:
+ * the authorization server's metadata as discovered at sign-in (RFC 8414), so a refresh
+ * or revocation in a new process needs no discovery request first.
+ */
+export interface OAuthLoginState {
+  readonly kind: 'oauth';
+  /** The authorization server's issuer identifier. */
+  readonly issuer: string;
+  /** The metadata document as discovered (it names the token endpoint). */
+  readonly metadata: Readonly<JsonObject>;
+}
+
 /** What a strategy's engine keeps with a login to refresh, revoke or sign in again. Not secret. */
-export type EngineState = McpLoginState | BrowserLoginState;
+export type EngineState = McpLoginState | BrowserLoginState | OAuthLoginState;
 
 /**
  * The credentials of one account at one provider. Secret values are {@link Secret}s:
@@ -218,6 +231,19 @@ function engineState(key: string, value: unknown, field: string): EngineState {
   if (e.kind === 'browser' && typeof e.profile === 'string') {
     return Object.freeze({ kind: 'browser', profile: e.profile });
   }
+  if (e.kind === 'oauth' && typeof e.issuer === 'string') {
+    const m = e.metadata as Record<string, unknown> | null;
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      Array.isArray(m) ||
+      m.issuer !== e.issuer ||
+      typeof m.token_endpoint !== 'string'
+    ) {
+      return corrupt(key, field);
+    }
+    return Object.freeze({ kind: 'oauth', issuer: e.issuer, metadata: m as JsonObject });
+  }
   if (
     e.kind === 'mcp' &&
     typeof e.issuer === 'string' &&
@@ -274,6 +300,7 @@ function mcpEndpoints(key: string, value: unknown, field: string): McpEndpoints 
 const LEGACY_KEYS = {
   mcp: ['resource', 'clientId', 'tokenEndpointAuthMethod', 'clientIdentification'],
   browser: ['browserProfile'],
+  oauth: [],
 } as const;
 
 /**

@@ -196,6 +196,11 @@ export async function resolveAuthorizationServer(
     fetch?: typeof fetch;
     /** Aborts discovery. */
     signal?: AbortSignal;
+    /**
+     * Metadata known already (kept with a login), used instead of discovering it.
+     * @internal
+     */
+    known?: oauth.AuthorizationServer;
   } = {},
 ): Promise<OAuthContext> {
   if (provider.strategy.kind !== 'oauth') {
@@ -203,9 +208,11 @@ export async function resolveAuthorizationServer(
   }
   const strategy = provider.strategy as OAuthStrategy;
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const base: oauth.AuthorizationServer = strategy.discovery
-    ? await discover(strategy.issuer, fetchImpl, options.signal)
-    : { issuer: strategy.issuer };
+  const base: oauth.AuthorizationServer =
+    options.known ??
+    (strategy.discovery
+      ? await discover(strategy.issuer, fetchImpl, options.signal)
+      : { issuer: strategy.issuer });
   const e = strategy.endpoints ?? {};
   const as: oauth.AuthorizationServer = {
     ...base,

@@ -1,4 +1,7 @@
+import type { AuthorizationServer } from 'oauth4webapi';
+import { type Credentials, freezeCredentials } from '../../credentials.js';
 import { signInOpener } from '../../open-url.js';
+import type { JsonObject } from '../../store/types.js';
 import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
@@ -30,6 +33,35 @@ export function oauthEngine(
     return contextPromise;
   };
 
+  // Discovered metadata is kept with each login, so a refresh or revocation in a new
+  // process needs no discovery request first; static endpoints need nothing kept.
+  const withLoginState = (credentials: Credentials, ctx: OAuthContext): Credentials => {
+    if (!strategy.discovery) return credentials;
+    // Metadata is JSON as discovered; a copy keeps the stored login apart from the context.
+    const metadata = JSON.parse(JSON.stringify(ctx.as)) as JsonObject;
+    return freezeCredentials({
+      ...credentials,
+      engine: Object.freeze({ kind: 'oauth', issuer: ctx.as.issuer, metadata }),
+    });
+  };
+  // Set after the metadata kept with a login failed once: this process discovers again.
+  let keptFailed = false;
+  const keptContext = (
+    current: Credentials,
+    signal: AbortSignal | undefined,
+  ): Promise<OAuthContext> | undefined => {
+    const kept = current.engine;
+    // A context discovered in this process already is as cheap, and newer.
+    if (contextPromise || keptFailed || kept?.kind !== 'oauth' || kept.issuer !== strategy.issuer) {
+      return undefined;
+    }
+    return resolveAuthorizationServer(provider, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(signal ? { signal } : {}),
+      known: kept.metadata as unknown as AuthorizationServer,
+    });
+  };
+
   return {
     needsUser: true,
     async signIn(request) {
@@ -55,15 +87,34 @@ export function oauthEngine(
         openUrl: signInOpener(interaction.openUrl),
       };
       const { token } = await runFlow(flow, interaction.flow, interaction.paste);
-      return credentialsForNewLogin(ctx, token, request.scopes, request.signal);
+      const credentials = await credentialsForNewLogin(ctx, token, request.scopes, request.signal);
+      return withLoginState(credentials, ctx);
     },
     async refresh(current, signal, save) {
-      const ctx = await context(signal);
       const dpop = await storedDpopBinding(current, provider.name);
-      return refreshCredentials(dpop ? ctx.withDpop(dpop) : ctx, current, signal, save);
+      const kept = keptContext(current, signal);
+      const ctx = kept ? await kept : await context(signal);
+      try {
+        const next = await refreshCredentials(
+          dpop ? ctx.withDpop(dpop) : ctx,
+          current,
+          signal,
+          save,
+        );
+        return kept ? next : withLoginState(next, ctx);
+      } catch (error) {
+        // Never sent again at once: the server may have spent the refresh token. The
+        // metadata may be out of date, so the next attempt discovers it anew.
+        if (kept) keptFailed = true;
+        throw error;
+      }
     },
     async revoke(current, signal) {
-      return revokeCredentials(await context(signal), current, signal);
+      return revokeCredentials(
+        (await keptContext(current, signal)) ?? (await context(signal)),
+        current,
+        signal,
+      );
     },
   };
 }
