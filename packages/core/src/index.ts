@@ -17,6 +17,7 @@ export type {
   McpEndpoints,
   McpLoginState,
   Metadata,
+  OAuthLoginState,
 } from './credentials.js';
 export {
   isLatchkeyError,
