@@ -37,27 +37,33 @@ function run(args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
+/**
+ * Starts `processes` children on the login stored in `dir`; once every one holds it,
+ * lets them all call fresh() `calls` times at once. Returns the token hashes they got.
+ */
+async function freshTogether(dir: string, processes: number, calls: number): Promise<string[]> {
+  const go = join(dir, 'go');
+  const ready = Array.from({ length: processes }, (_, i) => join(dir, `ready-${i}`));
+  const runs = ready.map((file) =>
+    run([server.issuer, server.clients.public.clientId, dir, go, String(calls), file]),
+  );
+  // Every child holds the same stored login before any of them may refresh it.
+  const deadline = Date.now() + 30_000;
+  while (!ready.every((file) => existsSync(file)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await writeFile(go, '');
+  const results = await Promise.all(runs);
+  for (const r of results) expect(r, r.out).toMatchObject({ code: 0 });
+  return results.flatMap((r) => (JSON.parse(r.out.trim()) as { hashes: string[] }).hashes);
+}
+
 describe('refresh across processes', () => {
   it('4 processes x 25 fresh() calls on one stored login make exactly one refresh request', async () => {
     const store = fileStore({ directory });
     await authenticate(testProvider(server), options({ store, openUrl: unattendedUser().openUrl }));
     server.resetCounts();
-    const go = join(directory, 'go');
-    const ready = Array.from({ length: 4 }, (_, i) => join(directory, `ready-${i}`));
-    const runs = ready.map((file) =>
-      run([server.issuer, server.clients.public.clientId, directory, go, '25', file]),
-    );
-    // Every child holds the same stored login before any of them may refresh it.
-    const deadline = Date.now() + 30_000;
-    while (!ready.every((file) => existsSync(file)) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await writeFile(go, '');
-    const results = await Promise.all(runs);
-    for (const r of results) expect(r, r.out).toMatchObject({ code: 0 });
-    const hashes = results.flatMap(
-      (r) => (JSON.parse(r.out.trim()) as { hashes: string[] }).hashes,
-    );
+    const hashes = await freshTogether(directory, 4, 25);
     expect(new Set(hashes).size).toBe(1);
     expect(server.counts().token.refresh_token).toBe(1);
     expect(server.counts().token.authorization_code ?? 0).toBe(0);
@@ -95,21 +101,7 @@ describe('refresh across processes', () => {
       await new Promise((resolve) => holder.once('close', resolve));
 
       server.resetCounts();
-      const go = join(dir, 'go');
-      const ready = Array.from({ length: 6 }, (_, i) => join(dir, `ready-${i}`));
-      const runs = ready.map((file) =>
-        run([server.issuer, server.clients.public.clientId, dir, go, '5', file]),
-      );
-      const deadline = Date.now() + 30_000;
-      while (!ready.every((file) => existsSync(file)) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await writeFile(go, '');
-      const results = await Promise.all(runs);
-      for (const r of results) expect(r, r.out).toMatchObject({ code: 0 });
-      const hashes = results.flatMap(
-        (r) => (JSON.parse(r.out.trim()) as { hashes: string[] }).hashes,
-      );
+      const hashes = await freshTogether(dir, 6, 5);
       // One of them took the dead holder's lock over and refreshed; the others adopted.
       expect(new Set(hashes).size).toBe(1);
       expect(server.counts().token.refresh_token).toBe(1);

@@ -97,30 +97,46 @@ async function launch(
   return server;
 }
 
-async function signIn(options: { bot: boolean }) {
+/**
+ * Signs in at the local Slack: a bot login (client secret, bot scopes), a PKCE user
+ * login, or, with `rotation`, both tokens of an app with token rotation whose tokens
+ * live `rotation.lifetime` seconds.
+ */
+async function signIn(options: { bot: boolean; rotation?: { lifetime: number } }) {
   const port = await freePort();
+  const rotating = options.rotation !== undefined;
   slack.app = {
     clientId: '1111.2222',
-    ...(options.bot ? { clientSecret: 'fake-slack-client-secret-0123456789' } : {}),
+    ...(options.bot || rotating ? { clientSecret: 'fake-slack-client-secret-0123456789' } : {}),
     redirectUri: `http://127.0.0.1:${port}/slack/callback`,
-    rotation: false,
+    rotation: rotating,
+    ...(options.rotation ? { tokenLifetime: options.rotation.lifetime } : {}),
     team: 'T0AAA111',
   };
-  const provider = options.bot
+  const provider = rotating
     ? slackProvider({
         clientId: '1111.2222',
         clientSecret: 'fake-slack-client-secret-0123456789',
         botScopes: SLACK_SERVER_BOT_SCOPES,
-        redirectPort: port,
-        baseUrl: slack.url,
-      })
-    : slackProvider({
-        clientId: '1111.2222',
-        pkce: true,
         userScopes: SLACK_MCP_SERVER_USER_SCOPES,
         redirectPort: port,
         baseUrl: slack.url,
-      });
+      })
+    : options.bot
+      ? slackProvider({
+          clientId: '1111.2222',
+          clientSecret: 'fake-slack-client-secret-0123456789',
+          botScopes: SLACK_SERVER_BOT_SCOPES,
+          redirectPort: port,
+          baseUrl: slack.url,
+        })
+      : slackProvider({
+          clientId: '1111.2222',
+          pkce: true,
+          userScopes: SLACK_MCP_SERVER_USER_SCOPES,
+          redirectPort: port,
+          baseUrl: slack.url,
+        });
   return authenticate(provider, { store: memoryStore(), openUrl: consentingUser().openUrl });
 }
 
@@ -193,27 +209,7 @@ describe.skipIf(slackMcpBinary === undefined)(
 
     it('a rotating user token that expired is refreshed before the server gets it', async () => {
       // Bot and user scopes with token rotation: two tokens, each with its own refresh token.
-      const port = await freePort();
-      slack.app = {
-        clientId: '1111.2222',
-        clientSecret: 'fake-slack-client-secret-0123456789',
-        redirectUri: `http://127.0.0.1:${port}/slack/callback`,
-        rotation: true,
-        tokenLifetime: 3,
-        team: 'T0AAA111',
-      };
-      const provider = slackProvider({
-        clientId: '1111.2222',
-        clientSecret: 'fake-slack-client-secret-0123456789',
-        botScopes: SLACK_SERVER_BOT_SCOPES,
-        userScopes: SLACK_MCP_SERVER_USER_SCOPES,
-        redirectPort: port,
-        baseUrl: slack.url,
-      });
-      const session = await authenticate(provider, {
-        store: memoryStore(),
-        openUrl: consentingUser().openUrl,
-      });
+      const session = await signIn({ bot: true, rotation: { lifetime: 3 } });
       const first = session.current();
       // Both tokens expire; what Slack issues from now on lives for 12 hours.
       await new Promise((r) => setTimeout(r, (first.expiresAt as number) - Date.now() + 300));
