@@ -1,11 +1,19 @@
 import { inspect } from 'node:util';
-import { completeAuthorization, type TestAuthServer } from '@latchkey/testkit';
+import {
+  completeAuthorization,
+  completeDeviceAuthorization,
+  type TestAuthServer,
+} from '@latchkey/testkit';
+import { expect } from 'vitest';
 import {
   type AuthenticateOptions,
   type AuthProvider,
+  authenticate,
   defineProvider,
   type LatchkeyEvent,
+  memoryStore,
   type OAuthStrategyDefinition,
+  type Session,
   type SignInPage,
 } from '../src/index.js';
 
@@ -106,4 +114,33 @@ export function canaryWatch() {
 /** Options shared by the tests: short timeout, the unattended user, the store. */
 export function options(extra: AuthenticateOptions): AuthenticateOptions {
   return { timeoutMs: 20_000, ...extra };
+}
+
+/**
+ * Signs in with the device flow (RFC 8628), the user approving the code at the test
+ * server as soon as it is issued; resolves once the approval and the sign-in are done.
+ */
+export async function deviceSignIn(
+  server: TestAuthServer,
+  provider: AuthProvider,
+  extra: AuthenticateOptions = {},
+): Promise<Session> {
+  let approval: Promise<unknown> | undefined;
+  const session = await authenticate(
+    provider,
+    options({
+      store: memoryStore(),
+      timeoutMs: 40_000,
+      ...extra,
+      flow: 'device',
+      onEvent: (event) => {
+        extra.onEvent?.(event);
+        if (event.type === 'device_code_issued') {
+          approval = completeDeviceAuthorization(server, { userCode: event.userCode });
+        }
+      },
+    }),
+  );
+  expect(await approval).toMatchObject({ approved: true });
+  return session;
 }

@@ -2,15 +2,11 @@
 // oidc-provider with its DPoP feature on: loopback and device sign-ins, refreshes with a
 // proof, a refresh token the server has bound to the key, and the default that keeps
 // bearer tokens for recipes.
-import {
-  completeDeviceAuthorization,
-  startAuthServer,
-  type TestAuthServer,
-} from '@latchkey/testkit';
+import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, defineServer, isLatchkeyError, memoryStore } from '../src/index.js';
 import { launchServer } from '../src/sdk-v1.js';
-import { options, testProvider, unattendedUser } from './helpers.js';
+import { deviceSignIn, options, testProvider, unattendedUser } from './helpers.js';
 
 let server: TestAuthServer;
 
@@ -59,21 +55,7 @@ describe('DPoP with the oauth strategy', () => {
   });
 
   it('binds a device sign-in too', async () => {
-    let approval: Promise<unknown> | undefined;
-    const session = await authenticate(
-      testProvider(server, { dpop: 'auto' }),
-      options({
-        store: memoryStore(),
-        flow: 'device',
-        timeoutMs: 40_000,
-        onEvent: (event) => {
-          if (event.type === 'device_code_issued') {
-            approval = completeDeviceAuthorization(server, { userCode: event.userCode });
-          }
-        },
-      }),
-    );
-    expect(await approval).toMatchObject({ approved: true });
+    const session = await deviceSignIn(server, testProvider(server, { dpop: 'auto' }));
     expect(session.current().tokenType).toBe('dpop');
     expect((await session.refresh()).tokenType).toBe('dpop');
   });

@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import {
   completeAuthorization,
-  completeDeviceAuthorization,
   decodeDpopProof,
   type McpAuthServer,
   startAuthServer,
@@ -20,7 +19,14 @@ import {
 import type { KoaMiddleware } from 'oidc-provider';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, isLatchkeyError, mcpAuthProvider, memoryStore } from '../src/index.js';
-import { canaryWatch, noBrowser, options, testProvider, unattendedUser } from './helpers.js';
+import {
+  canaryWatch,
+  deviceSignIn,
+  noBrowser,
+  options,
+  testProvider,
+  unattendedUser,
+} from './helpers.js';
 
 const REQUEST_URI = /^urn:ietf:params:oauth:request_uri:/;
 
@@ -277,21 +283,7 @@ describe('pushed authorization requests (RFC 9126)', () => {
     );
     expect(session.account).toBe('alice@example.test');
 
-    let approval: Promise<unknown> | undefined;
-    const device = await authenticate(
-      testProvider(server),
-      options({
-        store: memoryStore(),
-        flow: 'device',
-        timeoutMs: 40_000,
-        onEvent: (event) => {
-          if (event.type === 'device_code_issued') {
-            approval = completeDeviceAuthorization(server, { userCode: event.userCode });
-          }
-        },
-      }),
-    );
-    expect(await approval).toMatchObject({ approved: true });
+    const device = await deviceSignIn(server, testProvider(server));
     expect(device.account).toBe('alice@example.test');
     expect(pushed).toHaveLength(0);
   });
