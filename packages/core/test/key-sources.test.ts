@@ -110,6 +110,38 @@ describe('keychainKey', () => {
     },
   );
 
+  it.runIf(process.platform === 'linux' && hasPython)(
+    'fails with KEYCHAIN_UNAVAILABLE when a real kernel keyring refuses, and writes nothing',
+    async () => {
+      const directory = await tempDir();
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          'python3',
+          [
+            SESSION_KEYRING,
+            '--refuse',
+            process.execPath,
+            '--import',
+            'tsx',
+            CHILD,
+            directory,
+            CANARY,
+            'refused',
+          ],
+          { cwd: REPO_ROOT, timeout: 30_000 },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(stderr || String(error))) : resolve(stdout),
+        ),
+      );
+      const seen = JSON.parse(out.trim()) as { code: string; message: string; files: string[] };
+      expect(seen.code).toBe('KEYCHAIN_UNAVAILABLE');
+      expect(seen.message).toMatch(/kernel keyring/);
+      expect(seen.message).toMatch(/AccessDenied|denied/i);
+      expect(seen.message).not.toContain(CANARY);
+      expect(seen.files).toEqual([]);
+    },
+  );
+
   it('fails with KEYCHAIN_UNAVAILABLE where no Secret Service can be reached, and writes nothing', async () => {
     const directory = await tempDir();
     const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
