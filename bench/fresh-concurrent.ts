@@ -1,74 +1,91 @@
 // Benchmark 2: 100 concurrent fresh() calls that all need a refresh, on one session in
-// one process. They must share a single token request.
-import { memoryStore, type Session } from '@latchkey/core';
-import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
-import { signIn } from './auth.js';
-import { goal, max, median, ms, ratio } from './stats.js';
+// one process. They must share a single token request. The calls run in a plain node
+// process that loads only the built @latchkey/core (bench/fresh-concurrent-child.mjs); the
+// authorization server runs here and counts the token requests of each round.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileStore } from '@latchkey/core';
+import { startAuthServer } from '@latchkey/testkit';
+import { PROVIDER_ID, SCOPES, signIn } from './auth.js';
+import { benchScript, runNode } from './child.js';
+import { runIfMain } from './main.js';
+import { goal, max, median, ms, pairRatios, perPair, spread } from './stats.js';
 
 const CONCURRENT = 100;
 const ROUNDS = 10;
-// The token lives 3600 s, so asking for 3600 s of validity always forces a refresh.
-const FORCE = { minValidityMs: 3_600_000 };
 
 interface Round {
+  kind: 'first' | 'single' | 'concurrent';
   refreshes: number;
   tokens: number;
   latencies: number[];
 }
 
-/** Starts `count` fresh() calls at once; latency is from the start to each call's resolution. */
-async function round(server: TestAuthServer, session: Session, count: number): Promise<Round> {
-  server.resetCounts();
-  const start = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: count }, () =>
-      session
-        .fresh(FORCE)
-        .then((c) => ({ token: c.accessToken.reveal(), ms: performance.now() - start })),
-    ),
-  );
-  return {
-    refreshes: server.counts().token.refresh_token ?? 0,
-    tokens: new Set(results.map((r) => r.token)).size,
-    latencies: results.map((r) => r.ms),
-  };
-}
-
 export async function freshConcurrent(): Promise<void> {
   console.log(
-    `\n## 2. ${CONCURRENT} concurrent fresh() forcing a refresh, one process (memoryStore)`,
+    `\n## 2. ${CONCURRENT} concurrent fresh() forcing a refresh, one process (memoryStore, built core only)`,
   );
   const server = await startAuthServer({ accessTokenTtl: 3600 });
+  const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-concurrent-'));
   try {
-    const session = await signIn(server, memoryStore());
-    await round(server, session, CONCURRENT); // warm-up, not reported
-    const singles: number[] = [];
+    await signIn(server, fileStore({ directory }));
+    server.resetCounts();
     const rounds: Round[] = [];
-    // Baseline: one lone call doing the same refresh, alternated with the concurrent rounds.
-    for (let i = 0; i < ROUNDS; i += 1) {
-      singles.push(...(await round(server, session, 1)).latencies);
-      const r = await round(server, session, CONCURRENT);
-      rounds.push(r);
+    await runNode(
+      benchScript('fresh-concurrent-child.mjs'),
+      [
+        server.issuer,
+        server.clients.public.clientId,
+        PROVIDER_ID,
+        SCOPES.join(','),
+        directory,
+        String(CONCURRENT),
+        String(ROUNDS),
+      ],
+      {
+        timeoutMs: 5 * 60_000,
+        onMessage: (message, child) => {
+          const r = message as Omit<Round, 'refreshes'>;
+          rounds.push({ ...r, refreshes: server.counts().token.refresh_token ?? 0 });
+          server.resetCounts();
+          child.send('next');
+        },
+      },
+    );
+    const of = (kind: Round['kind']) => rounds.filter((r) => r.kind === kind);
+    const concurrent = of('concurrent');
+    const singles = of('single').map((r) => r.latencies[0] as number);
+    const first = of('first')[0] as Round;
+    concurrent.forEach((r, i) => {
       console.log(
         `round ${i + 1}: ${r.refreshes} refresh request(s), ${r.tokens} distinct token(s), latency median ${ms(median(r.latencies))}, max ${ms(max(r.latencies))}`,
       );
-    }
-    const counts = rounds.map((r) => r.refreshes);
-    const medians = rounds.map((r) => median(r.latencies));
+    });
+    const counts = concurrent.map((r) => r.refreshes);
+    const medians = concurrent.map((r) => median(r.latencies));
     console.log(
       `refresh requests per round: [${counts.join(', ')}] ${goal(
         'exactly 1 per round',
         counts.every((c) => c === 1),
-      )}`,
+      )}; single calls: [${of('single')
+        .map((r) => r.refreshes)
+        .join(', ')}]`,
     );
     console.log(
-      `concurrent fresh() latency: median ${ms(median(medians))} (median of ${ROUNDS} round medians), max ${ms(max(rounds.flatMap((r) => r.latencies)))}`,
+      `first round in the process: ${first.refreshes} refresh request(s), ${first.tokens} distinct token(s), latency median ${ms(median(first.latencies))}, max ${ms(max(first.latencies))}`,
     );
     console.log(
-      `single fresh() refresh (baseline): median ${ms(median(singles))} over ${ROUNDS} calls`,
+      `concurrent fresh() latency, ${ROUNDS} round medians: ${spread(medians)}, max ${ms(max(concurrent.flatMap((r) => r.latencies)))}`,
     );
-    console.log(`concurrent median / single: ${ratio(median(medians) / median(singles))}`);
+    console.log(`single fresh() refresh (baseline): ${spread(singles)} over ${ROUNDS} calls`);
+    console.log(
+      `concurrent round median / single, per pair: ${pairRatios(perPair(medians, singles))}`,
+    );
   } finally {
     await server.close();
+    await rm(directory, { recursive: true, force: true });
   }
 }
+
+await runIfMain(import.meta.url, freshConcurrent);

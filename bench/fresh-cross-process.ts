@@ -1,21 +1,39 @@
-// Benchmark 3: 4 processes x 25 concurrent fresh() calls forcing a refresh, sharing one
-// fileStore directory. Across all of them there must be a single token request.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Benchmark 3: fresh() across processes sharing one fileStore directory. Every child is a
+// plain node process that loads only the built @latchkey/core; the authorization server
+// (oidc-provider) runs in this process only.
+// (a) 4 processes x 25 concurrent fresh() calls forcing a refresh: across all of them there
+//     must be a single token request. Baseline: one process making one call, alternated.
+// (b) fresh() at a real expiry: 1, 2, 4 and 8 processes share one login whose access token
+//     lives TTL_SECONDS, each calling fresh() every INTERVAL_MS across several expiries.
+//     Per expiry, the token requests the server saw (exactly one) and the latency of the
+//     calls that waited for the refresh (the one call per process whose token changed).
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fileStore } from '@latchkey/core';
+import { type CredentialStore, fileStore } from '@latchkey/core';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { PROVIDER_ID, SCOPES, signIn } from './auth.js';
-import { goal, max, median, ms, ratio } from './stats.js';
+import { benchScript, startNode } from './child.js';
+import { runIfMain } from './main.js';
+import { goal, max, median, ms, pairRatios, perPair, spread } from './stats.js';
 
 const PROCESSES = 4;
 const CALLS_PER_PROCESS = 25;
 const ROUNDS = 5;
 const CHILD_TIMEOUT_MS = 45_000;
-const child = fileURLToPath(new URL('./fresh-child.ts', import.meta.url));
-const root = fileURLToPath(new URL('..', import.meta.url));
+
+const EXPIRY_PROCESSES = [1, 2, 4, 8] as const;
+type Count = (typeof EXPIRY_PROCESSES)[number];
+const TTL_SECONDS = 3;
+// The first expiry each run crosses (new processes) is reported apart; these come after it.
+const MEASURED_EXPIRIES = 4;
+// Passes over the process counts, the order reversed each time.
+const PASSES = 2;
+const INTERVAL_MS = 10;
+const GOAL_RATIO = 1.5;
+
+const forcedChild = benchScript('fresh-child.mjs');
+const expiryChild = benchScript('fresh-expiry-child.mjs');
 
 interface ChildReport {
   latencies: number[];
@@ -23,44 +41,6 @@ interface ChildReport {
   hashes: string[];
   refreshed: boolean;
   adopted: boolean;
-}
-
-interface Child {
-  ready: Promise<void>;
-  done: Promise<ChildReport>;
-}
-
-function startChild(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const timer = setTimeout(() => proc.kill(), CHILD_TIMEOUT_MS);
-  let out = '';
-  let err = '';
-  let markReady = () => {};
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    if (out.startsWith('ready\n')) markReady();
-  });
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const done = new Promise<ChildReport>((resolve, reject) => {
-    proc.on('error', reject);
-    proc.on('close', (code) => {
-      clearTimeout(timer);
-      markReady(); // never leave the parent waiting on a child that died early
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) reject(new Error(`child exited with ${code}: ${last} ${err.trim()}`));
-      else resolve(JSON.parse(last) as ChildReport);
-    });
-  });
-  done.catch(() => {});
-  return { ready, done };
 }
 
 interface Round {
@@ -72,23 +52,27 @@ interface Round {
   latencies: number[];
 }
 
+const commonArgs = (server: TestAuthServer, directory: string) => [
+  server.issuer,
+  server.clients.public.clientId,
+  PROVIDER_ID,
+  SCOPES.join(','),
+  directory,
+];
+
 async function round(
   server: TestAuthServer,
   directory: string,
   n: number,
   processes: number,
   calls: number,
-) {
+): Promise<Round> {
   const go = join(directory, `go-${n}`);
-  const args = [
-    server.issuer,
-    server.clients.public.clientId,
-    PROVIDER_ID,
-    SCOPES.join(','),
-    directory,
-    go,
-  ];
-  const children = Array.from({ length: processes }, () => startChild([...args, String(calls)]));
+  const children = Array.from({ length: processes }, () =>
+    startNode<ChildReport>(forcedChild, [...commonArgs(server, directory), go, String(calls)], {
+      timeoutMs: CHILD_TIMEOUT_MS,
+    }),
+  );
   // Release them together once every child has started and waits at the gate.
   await Promise.all(children.map((c) => c.ready));
   server.resetCounts();
@@ -101,46 +85,202 @@ async function round(
     startTokens: new Set(reports.map((r) => r.before)).size,
     tokens: new Set(reports.flatMap((r) => r.hashes)).size,
     latencies: reports.flatMap((r) => r.latencies),
-  } satisfies Round;
+  };
 }
 
-export async function freshCrossProcess(): Promise<void> {
+async function forcedRefresh(server: TestAuthServer, directory: string): Promise<void> {
   const total = PROCESSES * CALLS_PER_PROCESS;
   console.log(
     `\n## 3. ${PROCESSES} processes x ${CALLS_PER_PROCESS} concurrent fresh() forcing a refresh, one fileStore`,
   );
-  const server = await startAuthServer({ accessTokenTtl: 3600 });
-  const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-xproc-'));
-  try {
-    await signIn(server, fileStore({ directory }));
-    const singles: number[] = [];
-    const rounds: Round[] = [];
-    for (let i = 1; i <= ROUNDS; i += 1) {
-      // Baseline: one process making one call, the same refresh without any contention.
-      singles.push(...(await round(server, directory, -i, 1, 1)).latencies);
-      const r = await round(server, directory, i, PROCESSES, CALLS_PER_PROCESS);
-      rounds.push(r);
-      console.log(
-        `round ${i}: ${r.refreshes} refresh request(s) (${r.refreshedIn} process refreshed, ${r.adoptedIn} adopted), ${r.startTokens} token(s) held before, ${r.tokens} after, over ${r.latencies.length} calls, latency median ${ms(median(r.latencies))}, max ${ms(max(r.latencies))}`,
-      );
+  const singles: number[] = [];
+  const rounds: Round[] = [];
+  for (let i = 1; i <= ROUNDS; i += 1) {
+    // Baseline: one process making one call, the same refresh without any contention;
+    // alternating which of the pair goes first.
+    const baseline = () => round(server, directory, -i, 1, 1);
+    const contended = () => round(server, directory, i, PROCESSES, CALLS_PER_PROCESS);
+    let r: Round;
+    if (i % 2 === 1) {
+      singles.push(...(await baseline()).latencies);
+      r = await contended();
+    } else {
+      r = await contended();
+      singles.push(...(await baseline()).latencies);
     }
-    const counts = rounds.map((r) => r.refreshes);
-    const medians = rounds.map((r) => median(r.latencies));
+    rounds.push(r);
     console.log(
-      `refresh requests per round: [${counts.join(', ')}] ${goal(
-        'exactly 1 per round',
-        counts.every((c) => c === 1),
-      )}`,
+      `round ${i}: ${r.refreshes} refresh request(s) (${r.refreshedIn} process refreshed, ${r.adoptedIn} adopted), ${r.startTokens} token(s) held before, ${r.tokens} after, over ${r.latencies.length} calls, latency median ${ms(median(r.latencies))}, max ${ms(max(r.latencies))}`,
     );
-    console.log(
-      `cross-process fresh() latency: median ${ms(median(medians))} (median of ${ROUNDS} round medians over ${total} calls each), max ${ms(max(rounds.flatMap((r) => r.latencies)))}`,
-    );
-    console.log(
-      `one process, one call (baseline): median ${ms(median(singles))} over ${ROUNDS} runs`,
-    );
-    console.log(`cross-process median / baseline: ${ratio(median(medians) / median(singles))}`);
+  }
+  const counts = rounds.map((r) => r.refreshes);
+  const medians = rounds.map((r) => median(r.latencies));
+  console.log(
+    `refresh requests per round: [${counts.join(', ')}] ${goal(
+      'exactly 1 per round',
+      counts.every((c) => c === 1),
+    )}`,
+  );
+  console.log(
+    `cross-process fresh() latency, round medians over ${total} calls each: ${spread(medians)}, max ${ms(max(rounds.flatMap((r) => r.latencies)))}`,
+  );
+  console.log(`one process, one call (baseline): ${spread(singles)} over ${ROUNDS} runs`);
+  console.log(
+    `cross-process round median / baseline, per pair: ${pairRatios(perPair(medians, singles))}`,
+  );
+}
+
+interface Change {
+  expiredAt: number;
+  ms: number;
+  startedAt: number;
+  endedAt: number;
+  token: string;
+  refreshed: boolean;
+  adopted: boolean;
+}
+
+/** One expiry, as the processes saw it. */
+interface Expiry {
+  at: number;
+  /** The waiting call of each process that crossed it. */
+  calls: Change[];
+  /** Token requests the server received between this expiry and the next. */
+  requests: number;
+  tokens: number;
+}
+
+/** When the stored login's access token expires. */
+async function storedExpiry(store: CredentialStore): Promise<number> {
+  const [key] = await store.list(`credentials/${PROVIDER_ID}/`);
+  const record = key === undefined ? undefined : await store.get(key);
+  if (typeof record?.expiresAt !== 'number') throw new Error('the stored login has no expiry');
+  return record.expiresAt;
+}
+
+/** One run: `processes` children calling fresh() across the first and MEASURED_EXPIRIES expiries. */
+async function expiryRun(
+  server: TestAuthServer,
+  tokenRequests: number[],
+  store: CredentialStore,
+  directory: string,
+  processes: number,
+  n: number,
+): Promise<Expiry[]> {
+  const go = join(directory, `expiry-go-${n}`);
+  const children = Array.from({ length: processes }, () =>
+    startNode<{ changes: Change[]; calls: number }>(
+      expiryChild,
+      [...commonArgs(server, directory), go, String(INTERVAL_MS)],
+      { timeoutMs: (MEASURED_EXPIRIES + 4) * TTL_SECONDS * 1000 + 30_000 },
+    ),
+  );
+  await Promise.all(children.map((c) => c.ready));
+  // The first expiry they all cross is that of the login stored now; stop halfway between
+  // the last measured expiry and the next.
+  const first = await storedExpiry(store);
+  const stopAt = first + (MEASURED_EXPIRIES + 0.5) * TTL_SECONDS * 1000;
+  tokenRequests.length = 0;
+  await writeFile(`${go}.tmp`, String(stopAt));
+  await rename(`${go}.tmp`, go);
+  const reports = await Promise.all(children.map((c) => c.done));
+  const byExpiry = new Map<number, Change[]>();
+  for (const change of reports.flatMap((r) => r.changes)) {
+    byExpiry.set(change.expiredAt, [...(byExpiry.get(change.expiredAt) ?? []), change]);
+  }
+  // An expiry before the first is one a child crossed while the others were starting.
+  const times = [...byExpiry.keys()].sort((a, b) => a - b).filter((at) => at >= first);
+  const requestsIn = (at: number, next: number | undefined) =>
+    tokenRequests.filter((t) => t >= at && (next === undefined || t < next)).length;
+  const early = tokenRequests.filter((t) => t < (times[0] ?? Number.POSITIVE_INFINITY)).length;
+  if (early > 0) console.log(`  (${early} token request(s) before the first expiry, run ${n})`);
+  return times.map((at, i) => {
+    const calls = byExpiry.get(at) ?? [];
+    return {
+      at,
+      calls,
+      requests: requestsIn(at, times[i + 1]),
+      tokens: new Set(calls.map((c) => c.token)).size,
+    };
+  });
+}
+
+async function expiries(): Promise<void> {
+  console.log(
+    `\n## 3b. fresh() at a real expiry (access token TTL ${TTL_SECONDS} s), 1, 2, 4 and 8 processes on one fileStore, each calling fresh({ minValidityMs: 0 }) every ${INTERVAL_MS} ms, ${PASSES} passes x ${MEASURED_EXPIRIES} expiries after the first, process counts alternating order`,
+  );
+  const tokenRequests: number[] = [];
+  const server = await startAuthServer({
+    accessTokenTtl: TTL_SECONDS,
+    middleware: [
+      async (ctx, next) => {
+        if (ctx.method === 'POST' && ctx.path === '/token') {
+          tokenRequests.push(performance.timeOrigin + performance.now());
+        }
+        await next();
+      },
+    ],
+  });
+  const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-expiry-'));
+  try {
+    const store = fileStore({ directory });
+    await signIn(server, store);
+    const runs: Record<Count, Expiry[][]> = { 1: [], 2: [], 4: [], 8: [] };
+    let n = 0;
+    for (let pass = 0; pass < PASSES; pass += 1) {
+      const order = pass % 2 === 0 ? EXPIRY_PROCESSES : [...EXPIRY_PROCESSES].reverse();
+      for (const processes of order) {
+        n += 1;
+        runs[processes].push(
+          await expiryRun(server, tokenRequests, store, directory, processes, n),
+        );
+      }
+    }
+    // Per (pass, expiry): the median latency of the waiting calls, for the ratios.
+    const medians = (processes: Count) =>
+      runs[processes].flatMap((run) =>
+        run.slice(1, 1 + MEASURED_EXPIRIES).map((e) => median(e.calls.map((c) => c.ms))),
+      );
+    for (const processes of EXPIRY_PROCESSES) {
+      const measured = runs[processes].flatMap((run) => run.slice(1, 1 + MEASURED_EXPIRIES));
+      const firsts = runs[processes].map((run) => run[0] as Expiry);
+      const requests = measured.map((e) => e.requests);
+      const waited = measured.flatMap((e) => e.calls.map((c) => c.ms));
+      const complete = measured.filter((e) => e.calls.length === processes).length;
+      const refreshedBy = measured.map((e) => e.calls.filter((c) => c.refreshed).length);
+      const line = `${processes} process${processes > 1 ? 'es' : ''}: token requests per expiry [${requests.join(', ')}] ${goal(
+        'exactly 1',
+        requests.every((r) => r === 1),
+      )}; ${waited.length} calls that waited for the refresh ${spread(waited)}; ${complete}/${measured.length} expiries seen by every process, tokens per expiry [${measured.map((e) => e.tokens).join(', ')}], processes that refreshed per expiry [${refreshedBy.join(', ')}]`;
+      console.log(line);
+      console.log(
+        `  first expiry of each run (new processes): token requests [${firsts.map((e) => e.requests).join(', ')}], waiting calls ${spread(firsts.flatMap((e) => e.calls.map((c) => c.ms)))}`,
+      );
+      if (processes > 1) {
+        const pairs = perPair(medians(processes), medians(1));
+        const mid = median(pairs);
+        console.log(
+          `  ${processes} processes / 1 process, per (pass, expiry) pair of waiting-call medians: ${pairRatios(pairs)}${processes === 8 ? ` ${goal(`<= ${GOAL_RATIO}`, mid <= GOAL_RATIO)}` : ''}`,
+        );
+      }
+    }
   } finally {
     await server.close();
     await rm(directory, { recursive: true, force: true });
   }
 }
+
+export async function freshCrossProcess(): Promise<void> {
+  const server = await startAuthServer({ accessTokenTtl: 3600 });
+  const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-xproc-'));
+  try {
+    await signIn(server, fileStore({ directory }));
+    await forcedRefresh(server, directory);
+  } finally {
+    await server.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+  await expiries();
+}
+
+await runIfMain(import.meta.url, freshCrossProcess);

@@ -10,8 +10,8 @@ const [scenario, mcpUrl, storePath, dpop] = process.argv.slice(2);
 
 await report(async () => {
   const [core, { launchServer }] = await Promise.all([
-    import(new URL('../packages/core/dist/index.js', import.meta.url).href),
-    import(new URL('../packages/core/dist/sdk-v1.js', import.meta.url).href),
+    import('@latchkey/core'),
+    import('@latchkey/core/sdk-v1'),
   ]);
   let outcome;
   const t0 = performance.now();

@@ -21,6 +21,7 @@ import {
   startMcpServer,
   type TestMcpServer,
 } from '@latchkey/testkit';
+import { runIfMain } from './main.js';
 import { goal, median, ms, ratio } from './stats.js';
 
 const RUNS = 15;
@@ -282,7 +283,7 @@ export async function mcpConnectDpop(): Promise<void> {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+await runIfMain(import.meta.url, async () => {
   await mcpConnect();
   await mcpConnectDpop();
-}
+});

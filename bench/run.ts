@@ -1,19 +1,44 @@
-// Runs every benchmark in sequence: `npm run bench` (builds @latchkey/core and @latchkey/browser-extract first).
-import { browserExtract } from './browser-extract.js';
-import { coldImport } from './cold-import.js';
-import { freshConcurrent } from './fresh-concurrent.js';
-import { freshCrossProcess } from './fresh-cross-process.js';
-import { freshHot } from './fresh-hot.js';
-import { launchServerBench } from './launch-server.js';
-import { mcpConnect, mcpConnectDpop } from './mcp-connect.js';
+// Runs every benchmark in sequence: `npm run bench` (builds @latchkey/core and
+// @latchkey/browser-extract first). Each benchmark runs in a node process of its own, so
+// that none measures with the modules of another loaded (oidc-provider, the MCP SDK,
+// Chromium's driver), under bench/tsconfig.json, whose lack of paths makes the packages
+// resolve to their builds (the root tsconfig maps them to their TypeScript sources).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BENCHMARKS = [
+  'fresh-hot.ts',
+  'fresh-concurrent.ts',
+  'fresh-cross-process.ts',
+  'cold-import.ts',
+  'browser-extract.ts',
+  'launch-server.ts',
+  'mcp-connect.ts',
+  'store.ts',
+];
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsconfig = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
+
+function run(file: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL(`./${file}`, import.meta.url))],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig } },
+    );
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
 
 const started = performance.now();
-await freshHot();
-await freshConcurrent();
-await freshCrossProcess();
-await coldImport();
-await browserExtract();
-await launchServerBench();
-await mcpConnect();
-await mcpConnectDpop();
+const failed: string[] = [];
+for (const file of BENCHMARKS) {
+  const code = await run(file);
+  if (code !== 0) failed.push(`${file} (exit ${code})`);
+}
 console.log(`\nall benchmarks done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+if (failed.length > 0) {
+  console.log(`failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
+}

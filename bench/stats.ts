@@ -33,3 +33,24 @@ export function ratio(value: number): string {
 export function goal(description: string, met: boolean): string {
   return `(goal ${description}: ${met ? 'met' : 'NOT met'})`;
 }
+
+/** The smallest value of a non-empty list. */
+export function min(values: readonly number[]): number {
+  return values.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+}
+
+/** "median 1.23 ms (1.01–2.34 ms)": the median of a non-empty list with its range. */
+export function spread(values: readonly number[], format: (value: number) => string = ms): string {
+  return `median ${format(median(values))} (${format(min(values))}–${format(max(values))})`;
+}
+
+/** The median of per-pair ratios with their range: "1.02x (0.95x–1.10x)". */
+export function pairRatios(values: readonly number[]): string {
+  return `${ratio(median(values))} (${ratio(min(values))}–${ratio(max(values))})`;
+}
+
+/** `a[i] / b[i]` for each pair. */
+export function perPair(a: readonly number[], b: readonly number[]): number[] {
+  if (a.length !== b.length) throw new Error(`${a.length} against ${b.length} values`);
+  return a.map((value, i) => value / (b[i] as number));
+}

@@ -1,28 +1,21 @@
-// One process of benchmark 3. Loads the stored login, prints "ready", waits for the go
-// file, then makes `count` concurrent fresh() calls that force a refresh, and prints one
-// JSON line: each call's latency in ms (from the start of the calls), the token it held
-// before and the distinct tokens it got (as hashes), and whether this process refreshed
-// or adopted another process's refresh.
+// One process of benchmark 3, loading the built @latchkey/core and nothing else.
+// Loads the stored login, prints "ready", waits for the go file, then makes `count`
+// concurrent fresh() calls that force a refresh, and prints one JSON line: each call's
+// latency in ms (from the start of the calls), the token it held before and the distinct
+// tokens it got (as hashes), and whether this process refreshed or adopted another
+// process's refresh.
 // Arguments: issuer clientId providerId scopes(comma-separated) directory goFile count
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import {
-  authenticate,
-  type Credentials,
-  defineProvider,
-  fileStore,
-  isLatchkeyError,
-} from '@latchkey/core';
+import { authenticate, defineProvider, fileStore, isLatchkeyError } from '@latchkey/core';
 
-const [issuer, clientId, providerId, scopes, directory, goFile, countArg] = process.argv.slice(
-  2,
-) as [string, string, string, string, string, string, string];
+const [issuer, clientId, providerId, scopes, directory, goFile, countArg] = process.argv.slice(2);
 const provider = defineProvider({
   id: providerId,
   strategy: { kind: 'oauth', issuer, clientId, scopes: scopes.split(',') },
 });
-const hash = (c: Credentials) => createHash('sha256').update(c.accessToken.reveal()).digest('hex');
-const events: string[] = [];
+const hash = (c) => createHash('sha256').update(c.accessToken.reveal()).digest('hex');
+const events = [];
 
 try {
   // Loaded before the gate, so every process holds the same token when released. Loaded
