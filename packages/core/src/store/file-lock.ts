@@ -160,41 +160,56 @@ async function removeIf(path: string, text: string, token: string): Promise<void
 }
 
 /**
- * Waits until something changes in the lock file's directory (a holder leaving, a file
- * taken over), or at most {@link FALLBACK_POLL_MS}, or the deadline.
+ * Watches the lock file's directory for a holder leaving or a file taken over. Made
+ * before the next attempt to take the lock, so a release between that attempt and the
+ * wait is never missed; where nothing can be watched (some network file systems), the
+ * waits are the short fallback poll alone.
  */
-async function waitForChange(
-  path: string,
-  deadline: number,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) return;
+function watchLock(path: string) {
   const name = basename(path);
-  await new Promise<void>((resolve, reject) => {
-    let watcher: FSWatcher | undefined;
-    const done = () => {
-      clearTimeout(timer);
-      watcher?.close();
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      clearTimeout(timer);
-      watcher?.close();
-      reject(cancelledError(signal));
-    };
-    const timer = setTimeout(done, Math.min(remaining, FALLBACK_POLL_MS));
-    try {
-      watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name || String(file).startsWith(`${name}.`)) done();
+  let changed = false;
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file === null || file === name || String(file).startsWith(`${name}.`)) {
+        changed = true;
+        wake?.();
+      }
+    });
+    watcher.on('error', () => {});
+  } catch {
+    // No file watching here: the fallback poll alone.
+  }
+  return {
+    /** Waits for a change since the last wait, at most {@link FALLBACK_POLL_MS} or until `deadline`. */
+    async next(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+      if (changed) {
+        changed = false;
+        return;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return;
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          wake = undefined;
+          changed = false;
+          resolve();
+        };
+        const onAbort = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          reject(cancelledError(signal));
+        };
+        const timer = setTimeout(done, Math.min(remaining, FALLBACK_POLL_MS));
+        wake = done;
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
-      watcher.on('error', () => {});
-    } catch {
-      // No file watching here (some network file systems): the timer alone.
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+    },
+    close: () => watcher?.close(),
+  };
 }
 
 /**
@@ -221,24 +236,34 @@ export async function acquireFileLock(
     token: randomBytes(12).toString('hex'),
   };
   const text = JSON.stringify(holder);
-  for (;;) {
-    throwIfAborted(signal);
-    try {
-      if (await create(path, holder)) break;
-      const found = await readLock(path);
-      if (found && (await abandoned(found, staleMs))) {
-        await takeOver(path, found.text, holder, staleMs);
+  let watching: ReturnType<typeof watchLock> | undefined;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      try {
+        if (await create(path, holder)) break;
+        const found = await readLock(path);
+        if (found && (await abandoned(found, staleMs))) {
+          await takeOver(path, found.text, holder, staleMs);
+          continue;
+        }
+      } catch (error) {
+        if (error instanceof LatchkeyError) throw error;
+        if (errno(error) !== 'ENOENT') throw error;
+        // The directory holding the lock file went away: make it again and retry.
+        await options.prepare();
         continue;
       }
-    } catch (error) {
-      if (error instanceof LatchkeyError) throw error;
-      if (errno(error) !== 'ENOENT') throw error;
-      // The directory holding the lock file went away: make it again and retry.
-      await options.prepare();
-      continue;
+      if (Date.now() >= deadline) throw options.timedOut();
+      if (watching === undefined) {
+        // Watching from now on, so try once more: the holder may have left just now.
+        watching = watchLock(path);
+        continue;
+      }
+      await watching.next(deadline, signal);
     }
-    if (Date.now() >= deadline) throw options.timedOut();
-    await waitForChange(path, deadline, signal);
+  } finally {
+    watching?.close();
   }
   if (signal?.aborted) {
     await removeIf(path, text, holder.token);
