@@ -10,6 +10,7 @@ import {
   sameTokens,
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
+import { type LockOptionsWithCheck, SETTLED_WHILE_WAITING } from './store/locks.js';
 import type { CredentialStore } from './store/types.js';
 import { emit, type SignInEventListener } from './strategies/events.js';
 import type { AuthProvider } from './strategies/provider.js';
@@ -163,21 +164,27 @@ export function createSession(init: SessionInit): Session {
     return record ? credentialsFromRecord(key, record) : undefined;
   };
 
+  // Another process may have refreshed already: its result, when it is fresh enough.
+  const refreshedElsewhere = (stored: Credentials, force: boolean): Credentials | undefined => {
+    if (sameTokens(stored, current) || (!force && expiresWithin(stored, skewFor(stored)))) {
+      return undefined;
+    }
+    emit(init.onEvent, {
+      type: 'credentials_adopted',
+      providerId: provider.id,
+      account: stored.account,
+    });
+    return stored;
+  };
+
   const refreshUnderLock = (force: boolean, signal?: AbortSignal): Promise<Credentials> =>
     store.lock(
       key,
       async () => {
         const stored = await load();
         if (!stored) throw reauth('was removed from the credential store');
-        // Another process may have refreshed already: use its result, spend no request.
-        if (!sameTokens(stored, current) && (force || !expiresWithin(stored, skewFor(stored)))) {
-          emit(init.onEvent, {
-            type: 'credentials_adopted',
-            providerId: provider.id,
-            account: stored.account,
-          });
-          return stored;
-        }
+        const adopted = refreshedElsewhere(stored, force);
+        if (adopted) return adopted;
         // A refresh renews the grant; what the sign-in asked for stays with it.
         const keepRequested = (c: Credentials): Credentials =>
           stored.requestedScopes && !c.requestedScopes
@@ -245,8 +252,22 @@ export function createSession(init: SessionInit): Session {
         });
         return next;
       },
-      { timeoutMs: init.lockTimeoutMs, ...(signal ? { signal } : {}) },
+      refreshLockOptions(force, signal),
     );
+
+  const refreshLockOptions = (
+    force: boolean,
+    signal: AbortSignal | undefined,
+  ): LockOptionsWithCheck<Credentials> => ({
+    timeoutMs: init.lockTimeoutMs,
+    ...(signal ? { signal } : {}),
+    // Waiting while another process refreshes: its result, as soon as it is stored,
+    // without queueing for the lock behind the other waiters.
+    [SETTLED_WHILE_WAITING]: async () => {
+      const stored = await load().catch(() => undefined);
+      return stored ? refreshedElsewhere(stored, force) : undefined;
+    },
+  });
 
   const refresh = (force: boolean, signal?: AbortSignal): Promise<Credentials> => {
     // The shared refresh has its own bound, so one caller's abort does not cancel it for the others.

@@ -110,4 +110,55 @@ describe('refresh across processes', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('a process waiting for the lock adopts a refresh stored meanwhile, without the lock', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-xproc-adopt-'));
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        storeChild,
+        'hold',
+        dir,
+        'credentials/test-as/alice%40example.test',
+        '2000',
+      ],
+      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      const store = fileStore({ directory: dir });
+      const session = await authenticate(
+        testProvider(server),
+        options({ store, openUrl: unattendedUser().openUrl }),
+      );
+      const [key] = await store.list('credentials/test-as/');
+      // Another process holds the login's lock while it refreshes.
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('locked')) resolve();
+        });
+        holder.once('exit', () => reject(new Error('the holder ended before it took the lock')));
+      });
+      server.resetCounts();
+      const waiting = session.refresh();
+      await new Promise((r) => setTimeout(r, 100));
+      // What that process stores when its refresh lands.
+      const record = (await store.get(key as string)) as Record<string, unknown>;
+      await store.set(key as string, {
+        ...record,
+        accessToken: 'refreshed-by-the-lock-holder',
+        expiresAt: Date.now() + 3_600_000,
+      });
+      const adopted = await waiting;
+      expect(adopted.accessToken.reveal()).toBe('refreshed-by-the-lock-holder');
+      // The holder still holds the lock, and nothing was asked of the server.
+      expect(holder.exitCode).toBeNull();
+      expect(server.counts().token.refresh_token ?? 0).toBe(0);
+    } finally {
+      holder.stdin?.write('release\n');
+      await new Promise((resolve) => holder.once('close', resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

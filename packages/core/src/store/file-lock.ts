@@ -21,6 +21,13 @@ export interface FileLockOptions {
   readonly timedOut: () => LatchkeyError;
   /** Makes the lock file's directory again when it has gone. */
   readonly prepare: () => Promise<void>;
+  /** Run after each wait: a value ends the wait without the lock (see `SETTLED_WHILE_WAITING`). */
+  readonly settled?: (() => Promise<unknown>) | undefined;
+}
+
+/** The wait ended without the lock: what the holder did already settled it. */
+export interface SettledWait {
+  readonly settled: unknown;
 }
 
 /** A lock file this process holds. */
@@ -225,7 +232,7 @@ function watchLock(path: string) {
 export async function acquireFileLock(
   path: string,
   options: FileLockOptions,
-): Promise<HeldFileLock> {
+): Promise<HeldFileLock | SettledWait> {
   const { deadline, signal, staleMs } = options;
   ownStart ??= startTime('self');
   const start = await ownStart;
@@ -261,6 +268,8 @@ export async function acquireFileLock(
         continue;
       }
       await watching.next(deadline, signal);
+      const settled = await options.settled?.();
+      if (settled !== undefined) return { settled };
     }
   } finally {
     watching?.close();

@@ -22,10 +22,12 @@ import {
   createKeyedMutex,
   DEFAULT_LOCK_TIMEOUT_MS,
   formatSeconds,
+  type LockOptionsWithCheck,
   resolveLockTimeout,
+  SETTLED_WHILE_WAITING,
   throwIfAborted,
 } from './locks.js';
-import type { CredentialStore, JsonObject, LockOptions } from './types.js';
+import type { CredentialStore, JsonObject } from './types.js';
 
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
@@ -119,6 +121,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
     timeoutMs: number,
     signal: AbortSignal | undefined,
     fn: () => Promise<T>,
+    settled?: () => Promise<T | undefined>,
   ): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     const timedOut = (): LatchkeyError =>
@@ -140,7 +143,9 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         staleMs,
         timedOut,
         prepare,
+        settled,
       });
+      if ('settled' in held) return held.settled as T;
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
       try {
         outcome = { ok: true, value: await fn() };
@@ -421,14 +426,24 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       return keys.filter((k) => k.startsWith(start)).sort();
     },
 
-    async lock<T>(storeKey: string, fn: () => Promise<T>, lockOptions?: LockOptions): Promise<T> {
+    async lock<T>(
+      storeKey: string,
+      fn: () => Promise<T>,
+      lockOptions?: LockOptionsWithCheck<T>,
+    ): Promise<T> {
       assertKey(storeKey);
       if (typeof fn !== 'function') throw new TypeError('lock() needs a function to run');
       const timeoutMs = resolveLockTimeout(lockOptions);
       const signal = lockOptions?.signal;
       throwIfAborted(signal);
       const digest = createHash('sha256').update(storeKey, 'utf8').digest('hex').slice(0, 32);
-      return withFileLock(join(locksDirectory, `${digest}.lock`), timeoutMs, signal, fn);
+      return withFileLock(
+        join(locksDirectory, `${digest}.lock`),
+        timeoutMs,
+        signal,
+        fn,
+        lockOptions?.[SETTLED_WHILE_WAITING],
+      );
     },
   } satisfies FileStore;
   return store;

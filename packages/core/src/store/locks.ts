@@ -2,6 +2,19 @@ import { LatchkeyError } from '../errors.js';
 import { MAX_TIMER_MS } from '../util/abort.js';
 import type { LockOptions } from './types.js';
 
+/**
+ * An internal lock option: a check a store may run while it waits for a lock held
+ * elsewhere (each time the holder may have left). When it gives a value, `lock()`
+ * resolves with that value without running `fn`, and without taking the lock: what
+ * the holder did already made `fn` needless. Stores that do not know it just wait.
+ */
+export const SETTLED_WHILE_WAITING: unique symbol = Symbol('latchkey.settledWhileWaiting');
+
+/** Lock options with the internal {@link SETTLED_WHILE_WAITING} check. */
+export type LockOptionsWithCheck<T> = LockOptions & {
+  [SETTLED_WHILE_WAITING]?: () => Promise<T | undefined>;
+};
+
 /** How long a store waits for a lock when the caller does not say, in milliseconds. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
