@@ -111,6 +111,35 @@ describe('keychainKey', () => {
   );
 
   it.runIf(process.platform === 'linux' && hasPython)(
+    'passes the store contract with its data key in a real kernel keyring',
+    async () => {
+      const directory = await tempDir();
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          'python3',
+          [
+            SESSION_KEYRING,
+            process.execPath,
+            '--import',
+            'tsx',
+            CHILD,
+            directory,
+            CANARY,
+            'contract',
+          ],
+          { cwd: REPO_ROOT, timeout: 60_000 },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(stderr || String(error))) : resolve(stdout),
+        ),
+      );
+      const seen = JSON.parse(out.trim()) as { passed: number; failures: string[] };
+      expect(seen.failures).toEqual([]);
+      expect(seen.passed).toBeGreaterThan(10);
+    },
+    90_000,
+  );
+
+  it.runIf(process.platform === 'linux' && hasPython)(
     'fails with KEYCHAIN_UNAVAILABLE when a real kernel keyring refuses, and writes nothing',
     async () => {
       const directory = await tempDir();
