@@ -81,20 +81,29 @@ credentialStoreContract('fileStore (data key from safeStorage)', async () => {
   };
 });
 
+/**
+ * Runs the keychain child in a kernel session keyring of its own (refusing its owner
+ * with `refuse`), and returns what it printed.
+ */
+function inSessionKeyring(args: string[], options: { refuse?: boolean } = {}): Promise<string> {
+  const keyring = options.refuse ? [SESSION_KEYRING, '--refuse'] : [SESSION_KEYRING];
+  return new Promise<string>((resolve, reject) =>
+    execFile(
+      'python3',
+      [...keyring, process.execPath, '--import', 'tsx', CHILD, ...args],
+      { cwd: REPO_ROOT, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(stderr || String(error))) : resolve(stdout),
+    ),
+  );
+}
+
 describe('keychainKey', () => {
   it.runIf(process.platform === 'linux' && hasPython)(
     'keeps the data key in a real kernel keyring (a session keyring of its own, as this user)',
     async () => {
       const directory = await tempDir();
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(
-          'python3',
-          [SESSION_KEYRING, process.execPath, '--import', 'tsx', CHILD, directory, CANARY],
-          { cwd: REPO_ROOT, timeout: 30_000 },
-          (error, stdout, stderr) =>
-            error ? reject(new Error(stderr || String(error))) : resolve(stdout),
-        ),
-      );
+      const out = await inSessionKeyring([directory, CANARY]);
       const seen = JSON.parse(out.trim()) as {
         read: unknown;
         keyLength: number;
@@ -114,24 +123,7 @@ describe('keychainKey', () => {
     'passes the store contract with its data key in a real kernel keyring',
     async () => {
       const directory = await tempDir();
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(
-          'python3',
-          [
-            SESSION_KEYRING,
-            process.execPath,
-            '--import',
-            'tsx',
-            CHILD,
-            directory,
-            CANARY,
-            'contract',
-          ],
-          { cwd: REPO_ROOT, timeout: 60_000 },
-          (error, stdout, stderr) =>
-            error ? reject(new Error(stderr || String(error))) : resolve(stdout),
-        ),
-      );
+      const out = await inSessionKeyring([directory, CANARY, 'contract']);
       const seen = JSON.parse(out.trim()) as { passed: number; failures: string[] };
       expect(seen.failures).toEqual([]);
       expect(seen.passed).toBeGreaterThan(10);
@@ -143,25 +135,7 @@ describe('keychainKey', () => {
     'fails with KEYCHAIN_UNAVAILABLE when a real kernel keyring refuses, and writes nothing',
     async () => {
       const directory = await tempDir();
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(
-          'python3',
-          [
-            SESSION_KEYRING,
-            '--refuse',
-            process.execPath,
-            '--import',
-            'tsx',
-            CHILD,
-            directory,
-            CANARY,
-            'refused',
-          ],
-          { cwd: REPO_ROOT, timeout: 30_000 },
-          (error, stdout, stderr) =>
-            error ? reject(new Error(stderr || String(error))) : resolve(stdout),
-        ),
-      );
+      const out = await inSessionKeyring([directory, CANARY, 'refused'], { refuse: true });
       const seen = JSON.parse(out.trim()) as { code: string; message: string; files: string[] };
       expect(seen.code).toBe('KEYCHAIN_UNAVAILABLE');
       expect(seen.message).toMatch(/kernel keyring/);
