@@ -477,14 +477,24 @@ export function sameTokens(a: Credentials, b: Credentials): boolean {
   return true;
 }
 
-/**
- * The names of the credentials' tokens known to have expired by `now`: `accessToken`,
- * and `secrets.<name>` for linked tokens.
- */
-export function expiredTokens(c: Credentials, now = Date.now()): string[] {
-  const expired = c.expiresAt !== undefined && c.expiresAt <= now ? ['accessToken'] : [];
+/** A token of the credentials known to have expired: its field, value and expiry. */
+export interface ExpiredToken {
+  /** `accessToken`, or `secrets.<name>` for a linked token. */
+  readonly field: string;
+  readonly token: Secret | undefined;
+  readonly expiresAt: number;
+}
+
+/** The credentials' tokens known to have expired by `now`: the access token and linked ones. */
+export function expiredTokens(c: Credentials, now = Date.now()): ExpiredToken[] {
+  const expired: ExpiredToken[] =
+    c.expiresAt !== undefined && c.expiresAt <= now
+      ? [{ field: 'accessToken', token: c.accessToken, expiresAt: c.expiresAt }]
+      : [];
   for (const [name, t] of Object.entries(c.linkedTokens ?? {})) {
-    if (t.expiresAt !== undefined && t.expiresAt <= now) expired.push(`secrets.${name}`);
+    if (t.expiresAt !== undefined && t.expiresAt <= now) {
+      expired.push({ field: `secrets.${name}`, token: c.secrets[name], expiresAt: t.expiresAt });
+    }
   }
   return expired;
 }

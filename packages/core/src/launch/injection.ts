@@ -246,15 +246,12 @@ function refuseExpired(spec: McpServerSpec, c: Credentials, resolved: ResolvedIn
     ...Object.values(resolved.files),
     ...Object.values(resolved.headers),
   ];
-  for (const field of expiredTokens(c)) {
-    const name = field.slice('secrets.'.length);
-    const token = field === 'accessToken' ? c.accessToken : c.secrets[name];
+  for (const { field, token, expiresAt } of expiredTokens(c)) {
     const value = token?.reveal();
     if (value === undefined || value === '' || !values.some((v) => v.includes(value))) continue;
-    const at = field === 'accessToken' ? c.expiresAt : c.linkedTokens?.[name]?.expiresAt;
     throw new LatchkeyError(
       'REAUTH_REQUIRED',
-      `The recipe "${spec.id}" would hand its server ${field} of the login for ${c.account} at ${c.providerId}, which expired at ${new Date(at ?? 0).toISOString()} and could not be refreshed. Sign in again.`,
+      `The recipe "${spec.id}" would hand its server ${field} of the login for ${c.account} at ${c.providerId}, which expired at ${new Date(expiresAt).toISOString()} and could not be refreshed. Sign in again.`,
     );
   }
 }

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { LatchkeyError } from '../errors.js';
 import { cancelledError, throwIfAborted } from './locks.js';
+import { errnoCode, processRuns } from './private-files.js';
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -100,7 +101,7 @@ async function readLock(
     const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     return { holder: parseHolder(text), text, ageMs: Date.now() - info.mtimeMs };
   } catch (error) {
-    if (errno(error) === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
@@ -116,12 +117,7 @@ async function abandoned(
 ): Promise<boolean> {
   const { holder } = lock;
   if (holder === undefined || holder.host !== HOST) return lock.ageMs > staleMs;
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    // EPERM: the process runs, as another user.
-    return errno(error) === 'ESRCH';
-  }
+  if (!processRuns(holder.pid)) return true;
   if (holder.start === undefined) return false;
   const start = await startTime(holder.pid);
   return start !== undefined && start !== holder.start;
@@ -133,7 +129,7 @@ async function create(path: string, holder: Holder): Promise<boolean> {
   try {
     handle = await open(path, 'wx', 0o600);
   } catch (error) {
-    if (errno(error) === 'EEXIST') return false;
+    if (errnoCode(error) === 'EEXIST') return false;
     throw error;
   }
   try {
@@ -154,7 +150,7 @@ async function removeIf(path: string, text: string, token: string): Promise<void
   try {
     await rename(path, aside);
   } catch (error) {
-    if (errno(error) === 'ENOENT') return;
+    if (errnoCode(error) === 'ENOENT') return;
     throw error;
   }
   const moved = await readFile(aside, 'utf8').catch(() => text);
@@ -256,7 +252,7 @@ export async function acquireFileLock(
         }
       } catch (error) {
         if (error instanceof LatchkeyError) throw error;
-        if (errno(error) !== 'ENOENT') throw error;
+        if (errnoCode(error) !== 'ENOENT') throw error;
         // The directory holding the lock file went away: make it again and retry.
         await options.prepare();
         continue;
@@ -329,9 +325,4 @@ async function takeOver(path: string, text: string, holder: Holder, staleMs: num
   } finally {
     await removeIf(guard, guardText, holder.token);
   }
-}
-
-function errno(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -1,15 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  chmod,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LatchkeyError } from '../errors.js';
@@ -27,6 +17,14 @@ import {
   SETTLED_WHILE_WAITING,
   throwIfAborted,
 } from './locks.js';
+import {
+  createOnce,
+  errnoCode,
+  processRuns,
+  TEMP_PREFIX,
+  tempPath,
+  writePrivateFile,
+} from './private-files.js';
 import type { CredentialStore, JsonObject } from './types.js';
 
 /** Options of {@link fileStore}. */
@@ -73,7 +71,6 @@ const MIN_STALE_MS = 2_000;
 const FILE_VERSION = 1;
 // Earlier releases' single-file store kept this top-level key for itself.
 const LEGACY_INTERNAL_KEY = '__internal__';
-const TEMP_PREFIX = '.tmp-';
 const SALT_FILE = '.salt';
 
 // In-process exclusion for every lock file, keyed by its absolute path, shared by all
@@ -267,15 +264,9 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       await privateDirectory(parent);
       createdDirectories.add(parent);
     }
-    const temp = join(root, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const temp = tempPath(root);
     try {
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await writePrivateFile(temp, text);
       await renameOver(temp, target);
     } catch (error) {
       await unlink(temp).catch(() => {});
@@ -493,22 +484,10 @@ async function storeSalt(root: string): Promise<Buffer> {
       if (error instanceof LatchkeyError) throw error;
       if (errnoCode(error) !== 'ENOENT') throw ioError(error, `read ${path}`);
     }
-    const temp = join(root, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(randomBytes(16));
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await link(temp, path).catch((error: unknown) => {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-      });
+      await createOnce(root, path, randomBytes(16));
     } catch (error) {
       throw ioError(error, `create ${path}`);
-    } finally {
-      await unlink(temp).catch(() => {});
     }
   }
   throw new LatchkeyError('STORE_IO', `Could not create the salt file ${path}. Retry.`);
@@ -527,22 +506,13 @@ async function sweepTemporaryFiles(root: string, directory: string, name: string
   for (const entry of await readdir(root).catch(() => [] as string[])) {
     if (!entry.startsWith(TEMP_PREFIX)) continue;
     const pid = Number(entry.slice(TEMP_PREFIX.length).split('-')[0]);
-    if (!Number.isInteger(pid) || !running(pid)) await remove(join(root, entry));
+    if (!Number.isInteger(pid) || !processRuns(pid)) await remove(join(root, entry));
   }
   for (const entry of await readdir(directory).catch(() => [] as string[])) {
     if (!entry.startsWith(`${name}.json.tmp-`)) continue;
     const path = join(directory, entry);
     const info = await stat(path).catch(() => undefined);
     if (info && Date.now() - info.mtimeMs > 60_000) await remove(path);
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
   }
 }
 
@@ -637,11 +607,6 @@ function ioHint(code: string | undefined): string {
     default:
       return 'Check the path and its permissions, then retry.';
   }
-}
-
-function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function assertKey(key: unknown): asserts key is string {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatchkeyError } from '../errors.js';
+import { createOnce, errnoCode } from './private-files.js';
 
 /**
  * Where an encrypted {@link fileStore} gets its data key, instead of deriving one from
@@ -93,7 +94,7 @@ export function safeStorageKey(safeStorage: SafeStorage): KeySource {
         try {
           sealed = await readFile(path);
         } catch (error) {
-          if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+          if (errnoCode(error) === 'ENOENT') return undefined;
           throw error;
         }
         try {
@@ -108,21 +109,11 @@ export function safeStorageKey(safeStorage: SafeStorage): KeySource {
       const held = await read();
       if (held) return held;
       // Written aside and linked into place: of two first uses, one key wins.
-      const temp = join(store.path, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-      try {
-        const handle = await open(temp, 'wx', 0o600);
-        try {
-          await handle.writeFile(safeStorage.encryptString(randomBytes(32).toString('base64')));
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        await link(temp, path).catch((error: unknown) => {
-          if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-        });
-      } finally {
-        await unlink(temp).catch(() => {});
-      }
+      await createOnce(
+        store.path,
+        path,
+        safeStorage.encryptString(randomBytes(32).toString('base64')),
+      );
       const kept = await read();
       if (!kept) throw refuse(`the key written to ${path} could not be read back`);
       return kept;
