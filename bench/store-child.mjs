@@ -4,9 +4,13 @@
 //     prefilled here with the same logins), then times, in this order, the first
 //     authenticate() reuse, get() and set() of this process, then <calls> rounds of set()
 //     (a token rotation of one login), get() and authenticate() reuse, and the longest
-//     event-loop stall during each of STALL_SETS further set() calls.
+//     event-loop stall during each of STALL_SETS further set() calls, alternating with as
+//     many bare write-and-sync calls of the same bytes (the floor).
 // Prints one JSON line. The provider's issuer is never contacted: every fetch throws.
 import { randomBytes } from 'node:crypto';
+import { closeSync, fdatasync, openSync, unlinkSync, write } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { authenticate, defineProvider, fileStore, memoryStore } from '@latchkey/core';
 
 const PROVIDERS = 4;
@@ -94,24 +98,57 @@ async function measure(kind, size, directory, calls) {
     if ((await store.get(key)) === undefined) throw new Error(`${key} is not stored`);
   };
   // The rotated record is built before the clock starts: only the write is timed.
-  const set = () => store.set(key, record(target));
+  const set = (value) => () => store.set(key, value);
   const time = async (op) => {
     const t0 = performance.now();
     await op();
     return performance.now() - t0;
   };
 
-  const first = { authenticate: await time(reuse), get: await time(get), set: await time(set) };
+  const first = {
+    authenticate: await time(reuse),
+    get: await time(get),
+    set: await time(set(record(target))),
+  };
   const later = { set: [], get: [], authenticate: [] };
   for (let i = 0; i < calls; i += 1) {
-    later.set.push(await time(set));
+    later.set.push(await time(set(record(target))));
     later.get.push(await time(get));
     later.authenticate.push(await time(reuse));
   }
+  // The floor under those stalls: the same bytes written to a file of the same folder and
+  // synced with plain fs calls, no store code, alternating with the set() calls. On a busy
+  // machine a sync alone can keep the ping loop waiting for a few milliseconds.
+  const floorFile =
+    kind === 'file'
+      ? join(directory, '.bench-floor')
+      : join(tmpdir(), `latchkey-bench-floor-${process.pid}`);
+  const floorFd = openSync(floorFile, 'w', 0o600);
+  const floorBytes = Buffer.from(JSON.stringify({ v: 1, key, value: record(target) }));
+  const bareSync = () =>
+    new Promise((resolve, reject) => {
+      write(floorFd, floorBytes, 0, floorBytes.length, 0, (error) => {
+        if (error) return reject(error);
+        fdatasync(floorFd, (e) => (e ? reject(e) : resolve()));
+      });
+    });
   const stalls = [];
-  for (let i = 0; i < STALL_SETS; i += 1) stalls.push(await longestStall(set));
+  const floorStalls = [];
+  try {
+    for (let i = 0; i < STALL_SETS; i += 1) {
+      const pair = [
+        async () => stalls.push(await longestStall(set(record(target)))),
+        async () => floorStalls.push(await longestStall(bareSync)),
+      ];
+      if (i % 2 === 1) pair.reverse();
+      for (const run of pair) await run();
+    }
+  } finally {
+    closeSync(floorFd);
+    unlinkSync(floorFile);
+  }
   const bytes = JSON.stringify(record(target)).length;
-  return { first, later, stalls, fetches, recordBytes: bytes };
+  return { first, later, stalls, floorStalls, fetches, recordBytes: bytes };
 }
 
 try {

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { rename as renameCallback } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { LatchkeyError } from '../errors.js';
 import { sleep } from '../util/abort.js';
 import { type DataKey, deriveKey, isSealed, openLegacyFile, seal, unseal } from './file-crypto.js';
@@ -66,6 +68,8 @@ const PROJECT_NAME = 'latchkey';
 const DEFAULT_NAME = 'credentials';
 const DEFAULT_STALE_MS = 10_000;
 // Holders on another machine are judged by their lock file's age: never under 2 s.
+// Callback-style with a promise on top: quicker than fs/promises' rename (see writePrivateFile).
+const renameFile = promisify(renameCallback);
 const MIN_STALE_MS = 2_000;
 // The format of a key's file.
 const FILE_VERSION = 1;
@@ -520,7 +524,7 @@ async function sweepTemporaryFiles(root: string, directory: string, name: string
 async function renameOver(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await rename(from, to);
+      await renameFile(from, to);
       return;
     } catch (error) {
       const code = errnoCode(error);

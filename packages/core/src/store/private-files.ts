@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, unlink } from 'node:fs/promises';
+import { closeSync, fdatasync, open, writeSync } from 'node:fs';
+import { link, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const fdOpen = promisify(open);
+const fdDatasync = promisify(fdatasync);
 
 /**
  * How the file store names a temporary file: `.tmp-<pid>-<random>` in the store's
@@ -13,14 +18,24 @@ export function tempPath(folder: string): string {
   return join(folder, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes a new file only this user can read (mode 0600, exclusive create) and syncs it to disk. */
+/**
+ * Writes a new file only this user can read (mode 0600, exclusive create) and syncs it to
+ * disk. The calls that can wait for the disk or the file system's journal (the create and
+ * the sync) run off the event loop; writing a few kilobytes into the page cache and
+ * closing take microseconds and run inline, which saves two round trips through the
+ * thread pool. It works on a file descriptor: through `fs/promises`' `FileHandle` the
+ * same write takes about half as long again.
+ */
 export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(path, 'wx', 0o600);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fd = await fdOpen(path, 'wx', 0o600);
   try {
-    await handle.writeFile(data);
-    await handle.datasync();
+    for (let written = 0; written < bytes.byteLength; ) {
+      written += writeSync(fd, bytes, written, bytes.byteLength - written);
+    }
+    await fdDatasync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
