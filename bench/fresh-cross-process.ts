@@ -6,7 +6,10 @@
 // (b) fresh() at a real expiry: 1, 2, 4 and 8 processes share one login whose access token
 //     lives TTL_SECONDS, each calling fresh() every INTERVAL_MS across several expiries.
 //     Per expiry, the token requests the server saw (exactly one) and the latency of the
-//     calls that waited for the refresh (the one call per process whose token changed).
+//     calls that waited for the refresh (the one call per process whose token changed);
+//     split into the refreshing call, told apart by whether its process had refreshed
+//     before (Node.js loads fetch() on its first call), and how long after it ended the
+//     other processes had the new token.
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +141,7 @@ interface Change {
   token: string;
   refreshed: boolean;
   adopted: boolean;
+  warm: boolean;
 }
 
 /** One expiry, as the processes saw it. */
@@ -256,7 +260,23 @@ async function expiries(): Promise<void> {
       console.log(
         `  first expiry of each run (new processes): token requests [${firsts.map((e) => e.requests).join(', ')}], waiting calls ${spread(firsts.flatMap((e) => e.calls.map((c) => c.ms)))}`,
       );
+      const refreshing = measured.flatMap((e) => e.calls.filter((c) => c.refreshed));
+      const cold = refreshing.filter((c) => !c.warm).map((c) => c.ms);
+      const warm = refreshing.filter((c) => c.warm).map((c) => c.ms);
+      console.log(
+        `  the refreshing call: in a process refreshing for the first time ${cold.length > 0 ? spread(cold) : '(none)'} [${cold.length}], in one that had refreshed before ${warm.length > 0 ? spread(warm) : '(none)'} [${warm.length}]`,
+      );
       if (processes > 1) {
+        // How much later than the refreshing call the others got the new token.
+        const after = measured.flatMap((e) => {
+          const by = e.calls.find((c) => c.refreshed);
+          return by === undefined
+            ? []
+            : e.calls.filter((c) => c !== by).map((c) => c.endedAt - by.endedAt);
+        });
+        console.log(
+          `  the other processes got the new token after the refreshing call ended by ${spread(after)} [${after.length}]`,
+        );
         const pairs = perPair(medians(processes), medians(1));
         const mid = median(pairs);
         console.log(

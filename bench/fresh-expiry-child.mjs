@@ -4,7 +4,8 @@
 // (minValidityMs: 0), so it refreshes only once the access token has really expired.
 // Prints one JSON line with every call whose token changed: the expiry it crossed, its
 // latency, when it started and ended (epoch ms), the new token (as a hash), and whether
-// this process refreshed or adopted another process's refresh.
+// this process refreshed or adopted another process's refresh, and whether it had refreshed
+// before (its fetch() was warm).
 // Arguments: issuer clientId providerId scopes(comma-separated) directory goFile intervalMs
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ try {
   const changes = [];
   let held = session.current();
   let calls = 0;
+  let refreshes = 0;
   while (Date.now() < stopAt) {
     const seen = events.length;
     const startedAt = epoch();
@@ -47,15 +49,20 @@ try {
     calls += 1;
     if (c.accessToken.reveal() !== held.accessToken.reveal()) {
       const happened = events.slice(seen);
+      const refreshed = happened.includes('token_refreshed');
       changes.push({
         expiredAt: held.expiresAt,
         ms,
         startedAt,
         endedAt: epoch(),
         token: hash(c),
-        refreshed: happened.includes('token_refreshed'),
+        refreshed,
         adopted: happened.includes('credentials_adopted'),
+        // Whether this process had made a token request before this one: Node.js loads its
+        // fetch() implementation on the first call, which costs tens of milliseconds.
+        warm: refreshes > 0,
       });
+      if (refreshed) refreshes += 1;
       held = c;
     }
     await sleep(interval);
