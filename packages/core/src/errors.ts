@@ -68,6 +68,10 @@ export const LATCHKEY_ERROR_CODES = {
   BROWSER_NOT_FOUND:
     'No installed Chrome, Chromium, Edge or Brave was found; the message lists where Latchkey looked.',
   BROWSER_LAUNCH_FAILED: 'The browser could not be started or connected to.',
+  CLI_USAGE:
+    'The `latchkey` command line is wrong: an unknown command, flag, provider or recipe; the message lists the known ones.',
+  CONFIG_INVALID:
+    "The `latchkey` command's config file cannot be read or is wrong; the message names the file, the line where it can, and what is wrong.",
 } as const;
 
 /** A stable error code: a key of {@link LATCHKEY_ERROR_CODES}, which says what each means. */
