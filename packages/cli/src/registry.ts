@@ -71,7 +71,7 @@ function stringList(config: CliConfig, path: string, value: unknown): string[] {
 function needs(config: CliConfig, provider: string, example: string): never {
   const where = config.file
     ? `the config file ${config.file}`
-    : 'a config file (see `latchkey --help` for where it goes)';
+    : `a config file, ${config.defaultFile} (or the file LATCHKEY_CONFIG names)`;
   throw new LatchkeyError(
     'CONFIG_INVALID',
     `The ${provider} provider needs the OAuth client of your app: add ${example} to ${where}. Latchkey ships no client of its own for ${provider}.`,
@@ -161,16 +161,28 @@ function builtInRecipes(config: CliConfig): RecipeEntry[] {
         >[0]),
     },
     { id: 'slack', origin: 'built-in', make: () => slackServer(options('slack')) },
-    {
-      id: 'slack-mcp-server',
-      origin: 'built-in',
-      make: () =>
-        slackMcpServer({
-          userScopes: SLACK_MCP_SERVER_USER_SCOPES,
-          ...options('slack-mcp-server'),
-        }),
-    },
+    slackMcpEntry(config),
   ];
+}
+
+/** slack-mcp-server takes a browser session by default (no Slack app needed); `"provider": "slack"` uses the app. */
+function slackMcpEntry(config: CliConfig): RecipeEntry {
+  const { provider = 'slack-browser', ...rest } = config.recipes['slack-mcp-server'] ?? {};
+  if (provider !== 'slack' && provider !== 'slack-browser') {
+    throw new LatchkeyError(
+      'CONFIG_INVALID',
+      `The config file ${config.file ?? ''} has "recipes.slack-mcp-server.provider" ${JSON.stringify(provider)}: it takes "slack" (the OAuth app) or "slack-browser" (a browser session).`,
+    );
+  }
+  const userScopes =
+    (rest.userScopes as readonly string[] | undefined) ?? SLACK_MCP_SERVER_USER_SCOPES;
+  return {
+    id: 'slack-mcp-server',
+    origin: 'built-in',
+    provider,
+    scopes: provider === 'slack' ? userScopes.map(userScope) : [],
+    make: () => slackMcpServer({ ...rest, userScopes }),
+  };
 }
 
 function unknown(kind: 'provider' | 'recipe', id: string, known: Iterable<string>): LatchkeyError {
