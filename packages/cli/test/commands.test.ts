@@ -1,10 +1,16 @@
 // login, status, logout and recipes as a person runs them, against a real oidc-provider;
 // and every wrong command line and config file.
+
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
+import {
+  completeDeviceAuthorization,
+  startAuthServer,
+  type TestAuthServer,
+} from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import { cli, cliEnv, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
 
 let as: TestAuthServer;
 const homes: { remove(): Promise<void> }[] = [];
@@ -97,6 +103,26 @@ describe('login, status, logout', () => {
     expect(ambiguous.stderr).toContain('alice@example.test, bob@example.test');
     expect((await runCli(['logout', 'test-as', '--account', 'bob@example.test'], e)).code).toBe(0);
     expect((await runCli(['status'], e)).stdout).not.toContain('bob@');
+  });
+
+  it('without a display or BROWSER: the device flow, its code on stderr; a user on another device approves it', async () => {
+    const { env: e } = await env({ BROWSER: undefined });
+    const { command, args } = cli(['login', 'test-as']);
+    const child = spawn(command, args, { cwd: ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    const code = new Promise<string>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const found = /and enter the code (\S+)/.exec(stderr);
+        if (found) resolve(found[1] as string);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const outcome = await completeDeviceAuthorization(as, { userCode: await code });
+    expect(outcome.approved).toBe(true);
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('OK: Signed in to Test AS as alice@example.test');
+    expect(as.counts().deviceAuthorization).toBeGreaterThan(0);
   });
 
   it('logout of a provider with nothing stored: LOGIN_REQUIRED, exit 4', async () => {
