@@ -3,8 +3,12 @@ import { GOOGLE_ENDPOINTS } from '../endpoints.js';
 
 /**
  * google-auth-library's token file, as `OAuth2Client.setCredentials()` reads it:
- * `{access_token, refresh_token?, scope, token_type, expiry_date}` (epoch ms). The
- * refresh token is left out for servers that cannot use it. Internal.
+ * `{access_token, refresh_token?, scope, token_type, expiry_date?}` (epoch ms). The
+ * refresh token is left out for servers that cannot use it, and so is `expiry_date`:
+ * google-auth-library treats a token as expiring five minutes before `expiry_date`
+ * and then refreshes before every request, which without a refresh token fails
+ * ("No refresh token is set."). Without it, the library uses the token as it is, and
+ * Latchkey replaces the file and restarts the server before the token expires. Internal.
  */
 export function authorizedUserFile(credentials: Credentials, withRefreshToken: boolean): Secret {
   const refreshToken = withRefreshToken ? credentials.refreshToken?.reveal() : undefined;
@@ -14,7 +18,7 @@ export function authorizedUserFile(credentials: Credentials, withRefreshToken: b
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
       scope: credentials.scopes.join(' '),
       token_type: 'Bearer',
-      expiry_date: credentials.expiresAt,
+      ...(refreshToken ? { expiry_date: credentials.expiresAt } : {}),
     }),
   );
 }
