@@ -1,6 +1,7 @@
 // `latchkey run` as an MCP host uses it: the MCP SDK's Client spawns it through
 // StdioClientTransport, against a real oidc-provider with short-lived tokens.
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { authenticate, defineProvider, fileStore } from '@latchkey/core';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -158,6 +159,92 @@ describe('latchkey run, spawned by an MCP SDK client as a host does', () => {
     expect(next.token).toBe(first.token);
     expect(stderr()).toContain('exited (exit code 9); starting it again');
   });
+});
+
+describe('latchkey run: starting together, and ending', () => {
+  it('three hosts starting at once for one login sign in once', async () => {
+    const home = await tempHome();
+    cleanups.push(() => home.remove());
+    const env = cliEnv(home.dir, {
+      TEST_ISSUER: as.issuer,
+      TEST_CLIENT_ID: as.clients.public.clientId,
+      BROWSER: SIGN_IN_BROWSER,
+    });
+    const before = as.counts().token.authorization_code ?? 0;
+    const clients = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const { command, args } = cli(['run', 'token-server']);
+        const client = new Client({ name: 'test-host', version: '1.0.0' });
+        cleanups.push(() => client.close());
+        await client.connect(
+          new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' }),
+          {
+            timeout: 60_000,
+          },
+        );
+        return client;
+      }),
+    );
+    const tokens = await Promise.all(
+      clients.map(async (c) => json(await c.callTool({ name: 'whoami' })).token),
+    );
+    expect(as.counts().token.authorization_code ?? 0).toBe(before + 1);
+    expect(new Set(tokens).size).toBe(1);
+  });
+
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    it(`${signal} ends the server and removes its credential files; exit code ${code}`, async () => {
+      const home = await tempHome();
+      cleanups.push(() => home.remove());
+      const env = cliEnv(home.dir, {
+        TEST_ISSUER: as.issuer,
+        TEST_CLIENT_ID: as.clients.public.clientId,
+        BROWSER: SIGN_IN_BROWSER,
+      });
+      const { command, args } = cli(['run', 'token-file-server']);
+      const { spawn } = await import('node:child_process');
+      const child = spawn(command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      cleanups.push(async () => child.kill('SIGKILL'));
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`);
+      send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      });
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'whoami', arguments: {} },
+      });
+      const answer = await until('whoami', async () => {
+        const line = stdout.split('\n').find((l) => l.includes('"id":2'));
+        return line ? (JSON.parse(line) as { result: unknown }) : undefined;
+      });
+      const who = json(answer.result);
+      const file = who.file as string;
+      expect(existsSync(file)).toBe(true);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(existsSync(file)).toBe(false);
+      expect(existsSync(dirname(file))).toBe(false);
+      expect(() => process.kill(who.pid as number, 0)).toThrow();
+    });
+  }
 });
 
 describe('latchkey run: what goes wrong', () => {
