@@ -35,7 +35,8 @@ export function remoteProvider(url: string): AuthProvider {
       `"${url}" is not a URL. Give the MCP server's address, for example https://mcp.example.com/mcp.`,
     );
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+  const loopback =
+    /^127(\.\d{1,3}){3}$/.test(parsed.hostname) || ['localhost', '[::1]'].includes(parsed.hostname);
   return mcpAuthProvider(parsed.href, loopback ? { allowHttpLoopback: true } : {});
 }
 
@@ -60,7 +61,7 @@ async function rememberedConnections(store: CredentialStore): Promise<Map<string
 export async function login(
   ctx: CommandContext,
   target: string,
-  options: Pick<SignInOptions, 'account' | 'flow'>,
+  options: Pick<SignInOptions, 'account' | 'flow' | 'signal'>,
 ): Promise<void> {
   const remote = /^https?:\/\//.test(target);
   const entry = remote ? remoteEntry(target) : ctx.registry.provider(target);

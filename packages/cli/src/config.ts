@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { register } from 'node:module';
 import { homedir } from 'node:os';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -161,8 +162,41 @@ function checkShape(
   };
 }
 
+/** The packages a config module may import, resolved to the copies the CLI runs. */
+const SHARED_PACKAGES = [
+  '@latchkey/core',
+  '@latchkey/core/oauth',
+  '@latchkey/core/sdk-v1',
+  '@latchkey/browser-extract',
+  '@latchkey/provider-google',
+  '@latchkey/provider-slack',
+];
+
+let hooksRegistered = false;
+
+/** Makes a config module's imports of the Latchkey packages load the CLI's own copies. */
+function shareLatchkeyPackages(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  const packages: Record<string, string> = {};
+  for (const name of SHARED_PACKAGES) {
+    try {
+      packages[name] = import.meta.resolve(name);
+    } catch {
+      // Not installed with the CLI: the module resolves it itself, if it can.
+    }
+  }
+  // From the sources (tests run them through tsx) the hooks file is TypeScript.
+  const hooks = new URL(
+    import.meta.url.endsWith('.ts') ? './config-hooks.ts' : './config-hooks.js',
+    import.meta.url,
+  );
+  register(hooks, { data: { packages } });
+}
+
 async function loadModule(file: string): Promise<CliConfig> {
   let module: Record<string, unknown>;
+  shareLatchkeyPackages();
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
@@ -174,7 +208,7 @@ async function loadModule(file: string): Promise<CliConfig> {
         : null;
     throw new LatchkeyError(
       'CONFIG_INVALID',
-      `The config module ${file} failed to load${where ? ` (line ${where[1]})` : ''}: ${error instanceof Error ? error.message : String(error)}. Fix it, or point LATCHKEY_CONFIG at another file.`,
+      `The config module ${file} failed to load${where ? ` (line ${where[1]})` : ''}: ${(error instanceof Error ? error.message : String(error)).replace(/\.$/, '')}. Fix it, or point LATCHKEY_CONFIG at another file.`,
       { cause: error },
     );
   }

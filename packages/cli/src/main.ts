@@ -181,7 +181,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     const [target] = parsed.positionals as [string];
     switch (parsed.command) {
       case 'login':
-        await login(ctx, target, { account: parsed.account, flow: parsed.flow });
+        await login(ctx, target, {
+          account: parsed.account,
+          flow: parsed.flow,
+          signal: controller.signal,
+        });
         return EXIT.ok;
       case 'status':
         await status(ctx, parsed.json);

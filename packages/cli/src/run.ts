@@ -1,6 +1,7 @@
 import {
   type Credentials,
   defineServer,
+  isLatchkeyError,
   LatchkeyError,
   type McpServerSpec,
   type Session,
@@ -97,7 +98,10 @@ export async function run(
     ),
   );
   let timer: NodeJS.Timeout | undefined;
-  let restart: () => Promise<void> = async () => {};
+  let restart: () => Promise<boolean> = async () => false;
+  /** When each generation's credentials expire. */
+  const expiries = new Map<number, number | undefined>();
+  const RETRY_MS = 10_000;
 
   const schedule = (expiresAt: number | undefined) => {
     if (timer) clearTimeout(timer);
@@ -106,17 +110,27 @@ export async function run(
     timer = setTimeout(() => void renew(lead), Math.max(0, expiresAt - lead - Date.now()));
     timer.unref();
   };
+  const retry = (lead: number) => {
+    timer = setTimeout(() => void renew(lead), RETRY_MS);
+    timer.unref();
+  };
   const renew = async (lead: number) => {
     if (!session) return;
     try {
       await session.fresh({ minValidityMs: lead + 1000 });
-      await restart();
     } catch (error) {
       ctx.reporter.error(error);
-      // Try again shortly, while the running server's token still works.
-      timer = setTimeout(() => void renew(lead), 10_000);
-      timer.unref();
+      if (isLatchkeyError(error, 'REAUTH_REQUIRED') || isLatchkeyError(error, 'LOGIN_REQUIRED')) {
+        ctx.reporter.line(
+          `latchkey: the ${spec.id} server keeps its current credentials until they expire; sign in again with \`latchkey login ${providerId}\`, then restart the server from your MCP host.`,
+        );
+        return;
+      }
+      retry(lead);
+      return;
     }
+    // A restart that failed leaves the running server; try again while its token works.
+    if (!(await restart())) retry(lead);
   };
 
   const start = async (generation: number, deliver: (message: Message) => void) => {
@@ -138,7 +152,7 @@ export async function run(
       await description.dispose();
       throw error;
     }
-    schedule(description.expiresAt);
+    expiries.set(generation, description.expiresAt);
     return { process: server, dispose: () => description.dispose() };
   };
   const relay = await startRelay({
@@ -146,6 +160,10 @@ export async function run(
     output: process.stdout,
     start,
     say: (text) => ctx.reporter.line(text),
+    onSwitched: (generation) => {
+      schedule(expiries.get(generation));
+      for (const n of expiries.keys()) if (n < generation) expiries.delete(n);
+    },
   });
   restart = () => relay.restart();
   options.signal.addEventListener('abort', () => void relay.stop(), { once: true });

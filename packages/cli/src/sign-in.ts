@@ -70,7 +70,30 @@ export async function signIn(
     ...(options.signal ? { signal: options.signal } : {}),
     onEvent: (event: LatchkeyEvent) => describe(event, reporter),
   };
-  const stored = () => authenticate(provider, { ...base, interactive: false });
+  const env = options.env ?? process.env;
+  const chosen = options.flow;
+  const flow: SignInFlow | undefined =
+    chosen === 'device'
+      ? 'device'
+      : chosen === 'paste'
+        ? 'paste'
+        : chosen === 'browser'
+          ? 'loopback'
+          : undefined;
+  // What a sign-in needs, now or later (a step-up, a login that ended): the session keeps it.
+  const interactive = async () => ({
+    ...base,
+    timeoutMs: SIGN_IN_TIMEOUT_MS,
+    openUrl: cliOpener(reporter, env),
+    paste: (url: string, signal: AbortSignal) => askForPaste(url, reporter, signal),
+    ...(entry.drivesBrowser ? { browser: await options.registry.browser() } : {}),
+    ...(flow ? { flow } : {}),
+  });
+  /** The stored login, in a session that can still sign in again later; LOGIN_REQUIRED without one. */
+  const stored = async () => {
+    await authenticate(provider, { ...base, interactive: false });
+    return authenticate(provider, await interactive());
+  };
   if (!options.force) {
     try {
       return await stored();
@@ -91,37 +114,20 @@ export async function signIn(
           if (!isLatchkeyError(error, 'LOGIN_REQUIRED')) throw error;
         }
       }
-      const env = options.env ?? process.env;
-      const interactive = {
-        ...base,
-        timeoutMs: SIGN_IN_TIMEOUT_MS,
-        openUrl: cliOpener(reporter, env),
-        paste: (url: string, signal: AbortSignal) => askForPaste(url, reporter, signal),
+      const signInOptions = {
+        ...(await interactive()),
         ...(options.force ? { forceLogin: true } : {}),
-        ...(entry.drivesBrowser ? { browser: await options.registry.browser() } : {}),
       };
-      const chosen = options.flow;
-      const flow: SignInFlow | undefined =
-        chosen === 'device'
-          ? 'device'
-          : chosen === 'paste'
-            ? 'paste'
-            : chosen === 'browser'
-              ? 'loopback'
-              : undefined;
-      if (flow !== undefined || entry.drivesBrowser) {
-        return authenticate(provider, { ...interactive, ...(flow ? { flow } : {}) });
-      }
-      if (!hasDisplay(env) && !env.BROWSER) {
+      if (flow === undefined && !entry.drivesBrowser && !hasDisplay(env) && !env.BROWSER) {
         // No browser can be shown here: a device code works from any other device.
         try {
-          return await authenticate(provider, { ...interactive, flow: 'device' });
+          return await authenticate(provider, { ...signInOptions, flow: 'device' });
         } catch (error) {
           if (!isLatchkeyError(error, 'PROVIDER_CONFIG')) throw error;
           reporter.line(`${provider.name} offers no device sign-in.`);
         }
       }
-      return authenticate(provider, interactive);
+      return authenticate(provider, signInOptions);
     },
     { timeoutMs: SIGN_IN_TIMEOUT_MS, ...(options.signal ? { signal: options.signal } : {}) },
   );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { LatchkeyError } from '@latchkey/core';
 import {
@@ -45,6 +46,8 @@ export interface RelayOptions {
   start(generation: number, deliver: (message: Message) => void): Promise<RelayedServer>;
   /** A line for people (stderr). */
   say(text: string): void;
+  /** Told each time generation `n` becomes the one the host talks to (the first one too). */
+  onSwitched?(generation: number): void;
 }
 
 /** A started server and how to clean up after it. */
@@ -61,8 +64,11 @@ export type RelayEnd =
   | { reason: 'server-failed'; error: LatchkeyError };
 
 export interface Relay {
-  /** Starts a new server generation, hands it the host's handshake, and retires the old one. */
-  restart(): Promise<void>;
+  /**
+   * Starts a new server generation, hands it the host's handshake, and retires the old
+   * one; false when the new one could not be started (the old one then stays).
+   */
+  restart(): Promise<boolean>;
   /** Stops everything. */
   stop(): Promise<void>;
   readonly ended: Promise<RelayEnd>;
@@ -102,6 +108,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   let upstreamIds = 0;
   const internal = new Map<string, (message: Message) => void>();
   let internalIds = 0;
+  const nonce = randomBytes(8).toString('hex');
   let initialize: Request | undefined;
   let initializedSent = false;
   let initializeAnswered = false;
@@ -122,7 +129,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const ask = (generation: Generation, method: string, params: unknown, timeoutMs: number) =>
     new Promise<Message>((resolve, reject) => {
       internalIds += 1;
-      const id = `latchkey-${internalIds}`;
+      // A random part, so that no id a host picks can be taken for the relay's own.
+      const id = `latchkey-${nonce}-${internalIds}`;
       const timer = setTimeout(() => {
         internal.delete(id);
         reject(new Error(`no answer to ${method} within ${timeoutMs / 1000} s`));
@@ -361,7 +369,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   };
 
   /** Starts the next generation and moves the host over to it. */
-  const replace = async (old: Generation, why: 'restarted with new credentials' | 'exited') => {
+  const replace = async (
+    old: Generation,
+    why: 'restarted with new credentials' | 'exited',
+  ): Promise<boolean> => {
     const next = (old.n ?? 0) + 1;
     const started = (async () => {
       const generation = await launch(next);
@@ -397,7 +408,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       }
       for (const g of generations) if (g.n === next) void g.server.process.stop();
       flushQueue();
-      return;
+      return false;
     }
     current = fresh;
     switching = undefined;
@@ -409,7 +420,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const timer = setTimeout(() => void old.server.process.stop(), DRAIN_MS);
       timer.unref();
     }
+    options.onSwitched?.(fresh.n);
     await toolsChanged(fresh);
+    return true;
   };
 
   const flushQueue = () => {
@@ -443,11 +456,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   };
 
   current = await launch(1);
+  // What the host sent while the first server started.
+  flushQueue();
+  options.onSwitched?.(1);
   return {
     async restart() {
-      if (finished || !current) return;
+      if (finished || !current) return false;
       if (switching) await switching;
-      if (current) await replace(current, 'restarted with new credentials');
+      return current ? replace(current, 'restarted with new credentials') : false;
     },
     stop: () => finish({ reason: 'stopped' }),
     ended,

@@ -125,6 +125,26 @@ describe('login, status, logout', () => {
     expect(as.counts().deviceAuthorization).toBeGreaterThan(0);
   });
 
+  it('Ctrl-C while waiting for the sign-in ends login at once with exit code 130', async () => {
+    // A browser that opens nothing: the sign-in waits for a user who never comes.
+    const { env: e } = await env({ BROWSER: 'true' });
+    const { command, args } = cli(['login', 'test-as']);
+    const child = spawn(command, args, { cwd: ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    const waiting = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (stderr.includes('Waiting for the sign-in')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waiting;
+    const sent = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(5000);
+  });
+
   it('logout of a provider with nothing stored: LOGIN_REQUIRED, exit 4', async () => {
     const { env: e } = await env();
     const result = await runCli(['logout', 'test-as'], e);
@@ -186,7 +206,7 @@ describe('bad input', () => {
     const recipe = await runCli(['run', 'gdirve'], e);
     expect(recipe.code).toBe(2);
     expect(recipe.stderr).toContain(
-      'latchkey: error CLI_USAGE: There is no recipe "gdirve". The recipes latchkey knows: gdrive, gmail, google-workspace, slack, slack-mcp-server, token-server, everything',
+      'latchkey: error CLI_USAGE: There is no recipe "gdirve". The recipes latchkey knows: gdrive, gmail, google-workspace, slack, slack-mcp-server, token-server, token-file-server, everything, exits-at-start, not-installed. Add your own',
     );
     expect(recipe.stdout).toBe('');
     const provider = await runCli(['login', 'gogle'], e);

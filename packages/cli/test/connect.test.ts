@@ -69,6 +69,17 @@ describe('latchkey connect', () => {
     expect(stderr()).toContain('The server asks for more access');
   });
 
+  it('a connect that starts from a login stored by `latchkey login` can still step up', async () => {
+    const { env } = await home();
+    expect((await runCli(['login', mcp.url], env)).code).toBe(0);
+    const { client } = await host(env);
+    const before = as.counts().token.authorization_code ?? 0;
+    expect(
+      text(await client.callTool({ name: 'write-thing' }, undefined, { timeout: 60_000 })),
+    ).toMatch(/^write-thing done for /);
+    expect(as.counts().token.authorization_code ?? 0).toBe(before + 1);
+  });
+
   it('five hosts starting at once for one server sign in once, and every one serves', async () => {
     const { env, dir } = await home();
     as.clearRequests();

@@ -1,6 +1,8 @@
 // `latchkey run` as an MCP host uses it: the MCP SDK's Client spawns it through
 // StdioClientTransport, against a real oidc-provider with short-lived tokens.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { authenticate, defineProvider, fileStore } from '@latchkey/core';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
@@ -11,7 +13,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliEnv, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import { cli, cliEnv, FIXTURES, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
 
 const TTL_SECONDS = 6;
 let as: TestAuthServer;
@@ -245,6 +247,41 @@ describe('latchkey run: starting together, and ending', () => {
       expect(() => process.kill(who.pid as number, 0)).toThrow();
     });
   }
+});
+
+describe('a config module outside any project', () => {
+  it('imports @latchkey/core without installing it, and its Secret values reach the server', async () => {
+    const home = await tempHome();
+    cleanups.push(() => home.remove());
+    const config = join(home.dir, 'config.mjs');
+    const server = join(FIXTURES, 'token-server.mjs');
+    await writeFile(
+      config,
+      [
+        "import { defineServer, Secret } from '@latchkey/core';",
+        'export const recipes = [',
+        '  defineServer({',
+        "    id: 'own', name: 'My own server',",
+        `    transport: { kind: 'stdio', command: process.execPath, args: [${JSON.stringify(server)}] },`,
+        "    credentials: [], refresh: 'self',",
+        "    inject: () => ({ env: { TEST_TOKEN: new Secret('a value of my own') } }),",
+        '  }),',
+        '];',
+      ].join('\n'),
+    );
+    const { command, args } = cli(['run', 'own']);
+    const env = cliEnv(home.dir, { LATCHKEY_CONFIG: config });
+    const client = new Client({ name: 'test-host', version: '1.0.0' });
+    cleanups.push(() => client.close());
+    // A host that writes at once: its initialize arrives while the server starts.
+    await client.connect(
+      new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' }),
+    );
+    const who = json(await client.callTool({ name: 'whoami' }));
+    expect(who.token).toBe(
+      createHash('sha256').update('a value of my own').digest('hex').slice(0, 12),
+    );
+  });
 });
 
 describe('latchkey run: what goes wrong', () => {
