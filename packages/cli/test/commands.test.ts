@@ -5,11 +5,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  completeAuthorization,
   completeDeviceAuthorization,
   startAuthServer,
   type TestAuthServer,
 } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeGoogle } from '../../provider-google/test/fixtures/fake-google.js';
 import { cli, cliEnv, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
 
 let as: TestAuthServer;
@@ -123,6 +125,48 @@ describe('login, status, logout', () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain('OK: Signed in to Test AS as alice@example.test');
     expect(as.counts().deviceAuthorization).toBeGreaterThan(0);
+  });
+
+  it('without a display, BROWSER or a device endpoint (Google has none): the URL on stderr, and it waits for the user', async () => {
+    const fake = await startFakeGoogle();
+    const { dir, env: e } = await env({ BROWSER: undefined });
+    const config = join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        providers: {
+          google: {
+            clientId: fake.client.clientId,
+            clientSecret: fake.client.clientSecret,
+            endpoints: fake.endpoints,
+          },
+        },
+      }),
+    );
+    e.LATCHKEY_CONFIG = config;
+    const { command, args } = cli(['login', 'google']);
+    const child = spawn(command, args, { cwd: ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    const url = new Promise<string>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const found = /Open this page to sign in: (\S+)/.exec(stderr);
+        if (found) resolve(found[1] as string);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const page = await url;
+    // The user opens it a moment later in a browser of this machine.
+    await new Promise((r) => setTimeout(r, 500));
+    await completeAuthorization(page);
+    try {
+      expect(await exited).toBe(0);
+    } finally {
+      await fake.close();
+    }
+    expect(stderr).toContain('Google offers no device sign-in.');
+    expect(stderr).toContain('No display here: open the page above in a browser on this machine.');
+    expect(stderr).toContain('OK: Signed in to Google as ada.lovelace@gmail.com');
   });
 
   it('Ctrl-C while waiting for the sign-in ends login at once with exit code 130', async () => {
