@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import {
   completeAuthorization,
@@ -167,6 +168,37 @@ describe('login, status, logout', () => {
     expect(stderr).toContain('Google offers no device sign-in.');
     expect(stderr).toContain('No display here: open the page above in a browser on this machine.');
     expect(stderr).toContain('OK: Signed in to Google as ada.lovelace@gmail.com');
+  });
+
+  it('--flow paste: the URL on stderr, the address the browser ended on read from stdin', async () => {
+    const { env: e } = await env({ BROWSER: undefined });
+    const { command, args } = cli(['login', 'test-as', '--flow', 'paste']);
+    const child = spawn(command, args, { cwd: ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    const url = new Promise<string>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const found = /Open this page in any browser and sign in: (\S+)/.exec(stderr);
+        if (found && stderr.includes('Then paste the address')) resolve(found[1] as string);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const page = await url;
+    // The browser runs on another device: there, the redirect lands on a page of its own.
+    const redirect = new URL(new URL(page).searchParams.get('redirect_uri') as string);
+    const elsewhere = createServer((_req, res) => res.end('a page elsewhere'));
+    await new Promise<void>((resolve) =>
+      elsewhere.listen(Number(redirect.port), '127.0.0.1', resolve),
+    );
+    let finalUrl: string;
+    try {
+      finalUrl = (await completeAuthorization(page)).finalUrl;
+    } finally {
+      await new Promise((r) => elsewhere.close(r));
+    }
+    child.stdin.write(`${finalUrl}\n`);
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('OK: Signed in to Test AS as alice@example.test');
   });
 
   it('Ctrl-C while waiting for the sign-in ends login at once with exit code 130', async () => {
