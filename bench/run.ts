@@ -1,8 +1,9 @@
-// Runs every benchmark in sequence: `npm run bench` (builds @latchkey/core and
-// @latchkey/browser-extract first). Each benchmark runs in a node process of its own, so
-// that none measures with the modules of another loaded (oidc-provider, the MCP SDK,
-// Chromium's driver), under bench/tsconfig.json, whose lack of paths makes the packages
-// resolve to their builds (the root tsconfig maps them to their TypeScript sources).
+// Runs every benchmark in sequence: `npm run bench` (builds every package first with
+// `npm run build`, the CLI too: benchmark 10 runs packages/cli/dist/bin.js). Each benchmark
+// runs in a node process of its own, so that none measures with the modules of another
+// loaded (oidc-provider, the MCP SDK, Chromium's driver), under bench/tsconfig.json, whose
+// lack of paths makes the packages resolve to their builds (the root tsconfig maps them to
+// their TypeScript sources).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,7 @@ const BENCHMARKS = [
   'launch-server.ts',
   'mcp-connect.ts',
   'store.ts',
+  'cli-run.ts',
 ];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsconfig = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
