@@ -83,6 +83,8 @@ interface Generation {
   server: RelayedServer;
   n: number;
   retired: boolean;
+  /** Settles once the process has exited and its files are removed. */
+  cleaned?: Promise<void>;
 }
 
 const idKey = (id: MessageId | null | undefined) => JSON.stringify(id ?? null);
@@ -269,7 +271,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     generations.add(generation);
     for (const message of early) fromServer(generation, message);
     const started = generation;
-    void server.process.exited.then((code) => onExit(started, code));
+    started.cleaned = server.process.exited.then(async (code) => {
+      await server.dispose().catch(() => {});
+      await onExit(started, code);
+    });
     return generation;
   };
 
@@ -301,7 +306,6 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   const onExit = async (generation: Generation, code: number | string) => {
     generations.delete(generation);
-    await generation.server.dispose().catch(() => {});
     if (finished || generation.retired) {
       settleLeftovers(generation, 'restarted with new credentials');
       return;
@@ -441,7 +445,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     finished = true;
     const all = [...generations];
     await Promise.all(all.map((g) => g.server.process.stop()));
-    await Promise.all(all.map((g) => g.server.process.exited));
+    // Their credential files are gone before the relay ends (the process exits right after).
+    await Promise.all(all.map((g) => g.cleaned));
     for (const asked of pending.values()) {
       if (end.reason === 'server-failed') {
         toHost(

@@ -197,8 +197,9 @@ describe('latchkey run: starting together, and ending', () => {
   for (const [signal, code] of [
     ['SIGTERM', 143],
     ['SIGINT', 130],
+    ['stdin closed', 0],
   ] as const) {
-    it(`${signal} ends the server and removes its credential files; exit code ${code}`, async () => {
+    it(`${signal === 'stdin closed' ? 'The host closing stdin' : signal} ends the server and removes its credential files; exit code ${code}`, async () => {
       const home = await tempHome();
       cleanups.push(() => home.remove());
       const env = cliEnv(home.dir, {
@@ -240,7 +241,8 @@ describe('latchkey run: starting together, and ending', () => {
       const file = who.file as string;
       expect(existsSync(file)).toBe(true);
       const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-      child.kill(signal);
+      if (signal === 'stdin closed') child.stdin.end();
+      else child.kill(signal);
       expect(await exited).toBe(code);
       expect(existsSync(file)).toBe(false);
       expect(existsSync(dirname(file))).toBe(false);
