@@ -56,8 +56,20 @@ function validId(id: unknown): id is MessageId | null | undefined {
   );
 }
 
+/**
+ * The line each parsed message came from: relayed unchanged, a message is written as it
+ * arrived, without serializing it again. Messages are never mutated, only copied.
+ */
+const lines = new WeakMap<Message, string>();
+
 /** Parses one line; anything that is not a JSON-RPC 2.0 message comes back as the error to send. */
 export function parseLine(line: string): Parsed {
+  const parsed = parseMessage(line);
+  if (parsed.ok) lines.set(parsed.message, line);
+  return parsed;
+}
+
+function parseMessage(line: string): Parsed {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -127,9 +139,9 @@ export function errorResponse(
   return { jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined ? { data } : {}) } };
 }
 
-/** A message as one line of the stdio transport. */
+/** A message as one line of the stdio transport: the line it came from, if it was parsed. */
 export function serialize(message: Message): string {
-  return `${JSON.stringify(message)}\n`;
+  return `${lines.get(message) ?? JSON.stringify(message)}\n`;
 }
 
 /**
