@@ -71,7 +71,14 @@ export async function connect(
   const finish = async (end: ConnectEnd) => {
     if (finished) return;
     finished = true;
-    await transport.terminateSession().catch(() => {});
+    // Ending the remote session is a courtesy: never a new sign-in, never a wait of more
+    // than two seconds.
+    if (end.reason !== 'remote-failed') {
+      await Promise.race([
+        transport.terminateSession().catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
+    }
     await transport.close().catch(() => {});
     endConnect(end);
   };
@@ -124,8 +131,10 @@ export async function connect(
       }
     }
   };
-  // Messages go out in the order the host wrote them.
+  // Until the session is set up (initialize answered), messages go out one after another,
+  // in the host's order; after that each goes at once, so a long call holds up nothing.
   let chain = Promise.resolve();
+  let initialized = false;
   process.stdin.on(
     'data',
     lineSplitter(
@@ -138,7 +147,15 @@ export async function connect(
           toHost(errorResponse(parsed.id, parsed.code, parsed.reason));
           return;
         }
-        chain = chain.then(() => send(parsed.message));
+        if (initialized) {
+          void send(parsed.message);
+          return;
+        }
+        const opening = parsed.message.method === 'notifications/initialized';
+        chain = chain.then(async () => {
+          await send(parsed.message);
+          if (opening) initialized = true;
+        });
       },
       () => toHost(errorResponse(null, INVALID_REQUEST, 'Invalid Request: a line of over 64 MiB')),
     ),
@@ -149,6 +166,7 @@ export async function connect(
   options.signal.addEventListener('abort', () => void finish({ reason: 'stopped' }), {
     once: true,
   });
+  if (options.signal.aborted) void finish({ reason: 'stopped' });
   return ended;
 }
 

@@ -153,6 +153,12 @@ export async function run(
       throw error;
     }
     expiries.set(generation, description.expiresAt);
+    // What the recipe injected besides the login (a client secret, say) is hidden too.
+    masker.add(
+      Object.entries(description.env)
+        .filter(([name, value]) => ctx.env[name] !== value && value.length >= 16)
+        .map(([, value]) => value),
+    );
     return { process: server, dispose: () => description.dispose() };
   };
   const relay = await startRelay({
@@ -160,6 +166,7 @@ export async function run(
     output: process.stdout,
     start,
     say: (text) => ctx.reporter.line(text),
+    mask: (text) => masker.mask(text),
     onSwitched: (generation) => {
       schedule(expiries.get(generation));
       for (const n of expiries.keys()) if (n < generation) expiries.delete(n);
@@ -167,6 +174,8 @@ export async function run(
   });
   restart = () => relay.restart();
   options.signal.addEventListener('abort', () => void relay.stop(), { once: true });
+  // A signal that came while the first server started.
+  if (options.signal.aborted) void relay.stop();
   const end = await relay.ended;
   if (timer) clearTimeout(timer);
   return end;

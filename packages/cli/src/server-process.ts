@@ -60,7 +60,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       (line) => {
         const parsed = parseLine(line);
         if (parsed.ok) options.onMessage(parsed.message);
-        else options.onJunk(masker.mask(line.slice(0, 500)));
+        else options.onJunk(masker.mask(line).slice(0, 500));
       },
       () => options.onJunk('(a line of over 64 MiB)'),
     ),

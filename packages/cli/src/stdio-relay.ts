@@ -48,6 +48,8 @@ export interface RelayOptions {
   say(text: string): void;
   /** Told each time generation `n` becomes the one the host talks to (the first one too). */
   onSwitched?(generation: number): void;
+  /** Hides secrets in text the server wrote that goes to people (errors, stderr). */
+  mask?(text: string): string;
 }
 
 /** A started server and how to clean up after it. */
@@ -98,7 +100,9 @@ const idKey = (id: MessageId | null | undefined) => JSON.stringify(id ?? null);
  * The host gets `notifications/tools/list_changed` when the tools it listed changed.
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
-  const { output, say } = options;
+  const { output } = options;
+  const mask = options.mask ?? ((text: string) => text);
+  const say = (text: string) => options.say(mask(text));
   let endRelay: (end: RelayEnd) => void = () => {};
   const ended = new Promise<RelayEnd>((resolve) => {
     endRelay = resolve;
@@ -120,6 +124,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const listRequests = new Set<string>();
   let current: Generation | undefined;
   let switching: Promise<void> | undefined;
+  /** Replacements run one after another, each on the outcome of the one before. */
+  let replacing: Promise<unknown> = Promise.resolve();
+  let lastGeneration = 0;
   const queued: Message[] = [];
   const crashes: number[] = [];
   const generations = new Set<Generation>();
@@ -182,6 +189,18 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       toHost({ ...message, id: upstreamIds });
       return;
     }
+    if (message.method === 'notifications/cancelled') {
+      // The server gave up a request of its own: the host knows it by the relay's id.
+      const requestId = (message.params as { requestId?: MessageId } | undefined)?.requestId;
+      for (const [id, asked] of upstream) {
+        if (asked.generation === generation && asked.id === requestId) {
+          upstream.delete(id);
+          toHost({ ...message, params: { ...(message.params as object), requestId: id } });
+          return;
+        }
+      }
+      return;
+    }
     // A notification: the old server's progress for what it still answers, too.
     toHost(message);
   };
@@ -208,7 +227,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         return;
       }
       if (message.method === 'initialize') initialize = message;
-      if (message.method === 'tools/list') listRequests.add(k);
+      if (
+        message.method === 'tools/list' &&
+        !(message.params as { cursor?: unknown } | undefined)?.cursor
+      ) {
+        listRequests.add(k);
+      }
       if (message.method === 'resources/subscribe') {
         subscriptions.set(String((message.params as { uri?: unknown })?.uri), message);
       }
@@ -224,10 +248,19 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (isNotification(message)) {
       if (message.method === 'notifications/initialized') initializedSent = true;
       if (message.method === 'notifications/cancelled') {
-        const asked = pending.get(idKey((message.params as { requestId?: MessageId })?.requestId));
-        const owner = [...generations].find((g) => g.n === asked?.generation);
-        if (owner) {
-          owner.server.process.send(message);
+        const k = idKey((message.params as { requestId?: MessageId } | undefined)?.requestId);
+        const asked = pending.get(k);
+        if (asked) {
+          // Cancelled: never answered, sent again or waited for after this.
+          pending.delete(k);
+          listRequests.delete(k);
+          const waiting = queued.indexOf(asked.message);
+          if (waiting !== -1) {
+            queued.splice(waiting, 1);
+            return;
+          }
+          const owner = [...generations].find((g) => g.n === asked.generation);
+          owner?.server.process.send(message);
           return;
         }
       }
@@ -260,7 +293,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   options.input.on('end', () => void finish({ reason: 'host-closed' }));
   options.input.on('error', () => void finish({ reason: 'host-closed' }));
 
-  const launch = async (n: number): Promise<Generation> => {
+  const launch = async (): Promise<Generation> => {
+    lastGeneration += 1;
+    const n = lastGeneration;
     const early: Message[] = [];
     let generation: Generation | undefined;
     const server = await options.start(n, (message) => {
@@ -301,16 +336,29 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         ),
       );
     }
-    for (const [id, asked] of upstream) if (asked.generation === generation) upstream.delete(id);
+    for (const [id, asked] of upstream) {
+      if (asked.generation !== generation) continue;
+      upstream.delete(id);
+      toHost({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: `The MCP server ${why}.` },
+      });
+    }
   };
 
   const onExit = async (generation: Generation, code: number | string) => {
     generations.delete(generation);
-    if (finished || generation.retired) {
+    // Ending: `finish` answers what is in flight, with the reason.
+    if (finished) return;
+    if (generation.retired) {
       settleLeftovers(generation, 'restarted with new credentials');
       return;
     }
-    if (generation !== current) return;
+    if (generation !== current) {
+      // A new one that never took over (its handshake failed): nothing was sent to it.
+      return;
+    }
     const stderr = generation.server.process.lastStderr();
     if (!initializeAnswered) {
       // `finish` answers what is in flight with this error.
@@ -340,6 +388,21 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       `latchkey: the MCP server exited (${typeof code === 'number' ? `exit code ${code}` : code}); starting it again`,
     );
     await replace(generation, 'exited');
+  };
+
+  /** Replaces `old` unless another replacement has already: one at a time. */
+  const replace = (old: Generation, why: 'restarted with new credentials' | 'exited') => {
+    const run = replacing.then(() => {
+      if (finished) return false;
+      if (current !== old) {
+        // Replaced meanwhile, with credentials as fresh as these (each start takes the newest).
+        if (why === 'exited') settleLeftovers(old, 'exited');
+        return true;
+      }
+      return replaceNow(old, why);
+    });
+    replacing = run.catch(() => {});
+    return run;
   };
 
   const handshake = async (generation: Generation) => {
@@ -373,15 +436,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   };
 
   /** Starts the next generation and moves the host over to it. */
-  const replace = async (
+  const replaceNow = async (
     old: Generation,
     why: 'restarted with new credentials' | 'exited',
   ): Promise<boolean> => {
-    const next = (old.n ?? 0) + 1;
+    let next: Generation | undefined;
     const started = (async () => {
-      const generation = await launch(next);
-      await handshake(generation);
-      return generation;
+      next = await launch();
+      await handshake(next);
+      return next;
     })();
     switching = started.then(
       () => {},
@@ -392,7 +455,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       fresh = await started;
     } catch (error) {
       switching = undefined;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = mask(error instanceof Error ? error.message : String(error));
       if (why === 'exited') {
         settleLeftovers(old, 'exited');
         void finish({
@@ -410,7 +473,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           `latchkey: the MCP server could not be restarted with new credentials (${message}); the running one stays`,
         );
       }
-      for (const g of generations) if (g.n === next) void g.server.process.stop();
+      if (next) void next.server.process.stop();
       flushQueue();
       return false;
     }
@@ -418,7 +481,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     switching = undefined;
     old.retired = true;
     flushQueue();
-    if (why === 'exited') settleLeftovers(old, 'exited');
+    // A server that crashed meanwhile has exited already: what it held goes to the new one.
+    if (why === 'exited' || !generations.has(old)) settleLeftovers(old, 'exited');
     else {
       maybeRetire();
       const timer = setTimeout(() => void old.server.process.stop(), DRAIN_MS);
@@ -454,13 +518,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
             code: end.error.code,
           }),
         );
+      } else if (end.reason === 'stopped') {
+        toHost(errorResponse(asked.message.id, INTERNAL_ERROR, 'latchkey is stopping.'));
       }
     }
     pending.clear();
     endRelay(end);
   };
 
-  current = await launch(1);
+  current = await launch();
   // What the host sent while the first server started.
   flushQueue();
   options.onSwitched?.(1);
