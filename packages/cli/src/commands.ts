@@ -9,7 +9,7 @@ import {
   mcpAuthProvider,
   type StoredAccount,
 } from '@latchkey/core';
-import type { Registry } from './registry.js';
+import type { ProviderEntry, Registry } from './registry.js';
 import type { Reporter } from './report.js';
 import { type SignInOptions, signIn } from './sign-in.js';
 
@@ -70,12 +70,13 @@ export async function login(
   ctx.reporter.done(`Signed in to ${session.provider.name} as ${session.account}`);
 }
 
-function remoteEntry(url: string) {
+/** The sign-in entry for a remote MCP server's URL. */
+export function remoteEntry(url: string): ProviderEntry {
   const provider = remoteProvider(url);
   return {
     id: provider.id,
     name: provider.name,
-    origin: 'config' as const,
+    origin: 'config',
     drivesBrowser: false,
     make: () => provider,
   };

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { register } from 'node:module';
-import { homedir } from 'node:os';
-import { extname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AuthProvider, LatchkeyError, type McpServerSpec } from '@latchkey/core';
+import { type AuthProvider, fileStore, LatchkeyError, type McpServerSpec } from '@latchkey/core';
 
 /** The settings a config file gives: the built-in providers' options, and the user's own providers and recipes. */
 export interface CliConfig {
@@ -34,20 +33,12 @@ export function latchkeyHome(env: NodeJS.ProcessEnv = process.env): string | und
   return undefined;
 }
 
-function platformConfigDir(env: NodeJS.ProcessEnv): string {
-  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Preferences', 'latchkey');
-  if (process.platform === 'win32') {
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'latchkey', 'Config');
-  }
-  const xdg = env.XDG_CONFIG_HOME;
-  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.config'), 'latchkey');
-}
-
 /** Where the config file is looked for, in order. */
 export function configCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const named = env.LATCHKEY_CONFIG;
   if (named !== undefined && named !== '') return [resolve(named)];
-  const dir = latchkeyHome(env) ?? platformConfigDir(env);
+  // The platform's config folder is the one that holds the default store's folder.
+  const dir = latchkeyHome(env) ?? dirname(fileStore().path);
   return ['config.json', 'config.mjs', 'config.js'].map((name) => join(dir, name));
 }
 

@@ -1,5 +1,5 @@
 import { authorizedFetch, isLatchkeyError, type LatchkeyError } from '@latchkey/core';
-import { type CommandContext, rememberConnection, remoteProvider } from './commands.js';
+import { type CommandContext, rememberConnection, remoteEntry } from './commands.js';
 import {
   errorResponse,
   INTERNAL_ERROR,
@@ -35,15 +35,7 @@ export async function connect(
   url: string,
   options: ConnectOptions,
 ): Promise<ConnectEnd> {
-  const provider = remoteProvider(url);
-  const entry = {
-    id: provider.id,
-    name: provider.name,
-    origin: 'config' as const,
-    drivesBrowser: false,
-    make: () => provider,
-  };
-  const session = await signIn(entry, [], {
+  const session = await signIn(remoteEntry(url), [], {
     ...ctx,
     account: options.account,
     signal: options.signal,

@@ -69,6 +69,11 @@ export function parseLine(line: string): Parsed {
   return parsed;
 }
 
+/** The answer to a line that is JSON but no JSON-RPC message. */
+function invalid(id: MessageId | null, reason: string): Parsed {
+  return { ok: false, id, code: INVALID_REQUEST, reason: `Invalid Request: ${reason}` };
+}
+
 function parseMessage(line: string): Parsed {
   let value: unknown;
   try {
@@ -77,54 +82,26 @@ function parseMessage(line: string): Parsed {
     return { ok: false, id: null, code: PARSE_ERROR, reason: 'Parse error: the line is not JSON' };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return {
-      ok: false,
-      id: null,
-      code: INVALID_REQUEST,
-      reason: Array.isArray(value)
-        ? 'Invalid Request: MCP does not take JSON-RPC batches'
-        : 'Invalid Request: not a JSON-RPC object',
-    };
+    return invalid(
+      null,
+      Array.isArray(value) ? 'MCP does not take JSON-RPC batches' : 'not a JSON-RPC object',
+    );
   }
   const m = value as Record<string, unknown>;
   const id = validId(m.id) ? (m.id ?? null) : null;
-  if (m.jsonrpc !== '2.0') {
-    return {
-      ok: false,
-      id,
-      code: INVALID_REQUEST,
-      reason: 'Invalid Request: "jsonrpc" must be "2.0"',
-    };
-  }
-  if (!validId(m.id)) {
-    return { ok: false, id: null, code: INVALID_REQUEST, reason: 'Invalid Request: bad "id"' };
-  }
+  if (m.jsonrpc !== '2.0') return invalid(id, '"jsonrpc" must be "2.0"');
+  if (!validId(m.id)) return invalid(null, 'bad "id"');
   if (m.method !== undefined) {
     if (typeof m.method !== 'string' || m.method === '') {
-      return {
-        ok: false,
-        id,
-        code: INVALID_REQUEST,
-        reason: 'Invalid Request: "method" must be a string',
-      };
+      return invalid(id, '"method" must be a string');
     }
     if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) {
-      return {
-        ok: false,
-        id,
-        code: INVALID_REQUEST,
-        reason: 'Invalid Request: "params" must be an object or array',
-      };
+      return invalid(id, '"params" must be an object or array');
     }
     return { ok: true, message: m as unknown as Message };
   }
   if (m.id === undefined || m.id === null ? !('error' in m) : !('result' in m || 'error' in m)) {
-    return {
-      ok: false,
-      id,
-      code: INVALID_REQUEST,
-      reason: 'Invalid Request: neither a request nor a response',
-    };
+    return invalid(id, 'neither a request nor a response');
   }
   return { ok: true, message: m as unknown as Message };
 }

@@ -533,8 +533,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   return {
     async restart() {
       if (finished || !current) return false;
-      if (switching) await switching;
-      return current ? replace(current, 'restarted with new credentials') : false;
+      return replace(current, 'restarted with new credentials');
     },
     stop: () => finish({ reason: 'stopped' }),
     ended,
