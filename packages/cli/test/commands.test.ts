@@ -13,7 +13,15 @@ import {
 } from '@latchkey/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGoogle } from '../../provider-google/test/fixtures/fake-google.js';
-import { cli, cliEnv, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import {
+  cli,
+  cliEnv,
+  fakeGoogleConfig,
+  ROOT,
+  runCli,
+  SIGN_IN_BROWSER,
+  tempHome,
+} from './helpers.js';
 
 let as: TestAuthServer;
 const homes: { remove(): Promise<void> }[] = [];
@@ -131,20 +139,7 @@ describe('login, status, logout', () => {
   it('without a display, BROWSER or a device endpoint (Google has none): the URL on stderr, and it waits for the user', async () => {
     const fake = await startFakeGoogle();
     const { dir, env: e } = await env({ BROWSER: undefined });
-    const config = join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        providers: {
-          google: {
-            clientId: fake.client.clientId,
-            clientSecret: fake.client.clientSecret,
-            endpoints: fake.endpoints,
-          },
-        },
-      }),
-    );
-    e.LATCHKEY_CONFIG = config;
+    e.LATCHKEY_CONFIG = await fakeGoogleConfig(dir, fake);
     const { command, args } = cli(['login', 'google']);
     const child = spawn(command, args, { cwd: ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';

@@ -7,11 +7,9 @@ import {
   startMcpServer,
   type TestMcpServer,
 } from '@latchkey/testkit';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliEnv, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import { cli, cliEnv, connectHost, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
 
 let as: McpAuthServer;
 let mcp: TestMcpServer;
@@ -35,16 +33,9 @@ async function home() {
 }
 
 async function host(env: Record<string, string>) {
-  const { command, args } = cli(['connect', mcp.url]);
-  const transport = new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const client = new Client({ name: 'test-host', version: '1.0.0' });
-  cleanups.push(() => client.close());
-  await client.connect(transport, { timeout: 60_000 });
-  return { client, stderr: () => stderr };
+  const connected = await connectHost(cli(['connect', mcp.url]), env);
+  cleanups.push(() => connected.client.close());
+  return connected;
 }
 
 const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;

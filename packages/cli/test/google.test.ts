@@ -1,11 +1,8 @@
 // `latchkey run gdrive`: the built-in recipe with the real @modelcontextprotocol/server-gdrive
 // from npm, signed in at the fake Google, its Drive calls answered by a stand-in for
 // www.googleapis.com that accepts only tokens the fake issued and that have not expired.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { packageBin } from '@latchkey/testkit';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +10,14 @@ import {
   startFakeGoogle,
 } from '../../provider-google/test/fixtures/fake-google.js';
 import { type GoogleApis, startGoogleApis } from './fixtures/google-apis.js';
-import { cli, cliEnv, ROOT, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import {
+  cli,
+  cliEnv,
+  connectHost,
+  fakeGoogleConfig,
+  SIGN_IN_BROWSER,
+  tempHome,
+} from './helpers.js';
 
 const TTL_SECONDS = 6;
 let fake: FakeGoogle;
@@ -43,35 +47,19 @@ const text = (result: unknown) => ((result as CallToolResult).content[0] as { te
 
 describe('latchkey run gdrive', () => {
   it('signs in at Google, searches Drive, and searches again after the token expired under the server', async () => {
-    const config = join(home.dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        providers: {
-          google: {
-            clientId: fake.client.clientId,
-            clientSecret: fake.client.clientSecret,
-            endpoints: fake.endpoints,
-          },
-        },
-        recipes: {
-          gdrive: {
-            command: process.execPath,
-            args: [packageBin('@modelcontextprotocol/server-gdrive', 'mcp-server-gdrive')],
-          },
-        },
-      }),
-    );
+    const config = await fakeGoogleConfig(home.dir, fake, {
+      gdrive: {
+        command: process.execPath,
+        args: [packageBin('@modelcontextprotocol/server-gdrive', 'mcp-server-gdrive')],
+      },
+    });
     const env = cliEnv(home.dir, {
       LATCHKEY_CONFIG: config,
       BROWSER: SIGN_IN_BROWSER,
       HTTPS_PROXY: apis.proxyUrl,
       NODE_EXTRA_CA_CERTS: apis.caFile,
     });
-    const { command, args } = cli(['run', 'gdrive']);
-    const transport = new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' });
-    client = new Client({ name: 'test-host', version: '1.0.0' });
-    await client.connect(transport, { timeout: 60_000 });
+    ({ client } = await connectHost(cli(['run', 'gdrive']), env));
     expect(fake.authorizations).toHaveLength(1);
     expect(fake.authorizations[0]?.scope).toContain(
       'https://www.googleapis.com/auth/drive.readonly',

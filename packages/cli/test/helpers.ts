@@ -1,10 +1,13 @@
 // Shared by the CLI tests: the command as a host spawns it, its environment, and a run.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { FakeGoogle } from '../../provider-google/test/fixtures/fake-google.js';
 
 const require = createRequire(import.meta.url);
 /** The repository root: the CLI runs from its sources there, through tsx. */
@@ -81,4 +84,63 @@ export function runCli(
     if (options.keepInputOpen) child.stdin.write(options.input ?? '');
     else child.stdin.end(options.input ?? '');
   });
+}
+
+/** The host's first request, as a host writes it on `latchkey run`'s stdin. */
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '1' },
+  },
+} as const;
+
+/**
+ * An MCP SDK client connected to a command as a host spawns it through
+ * `StdioClientTransport`, and what the command wrote to stderr. The caller closes it.
+ */
+export async function connectHost(
+  spawned: { command: string; args: string[] },
+  env: Record<string, string>,
+  cwd = ROOT,
+): Promise<{ client: Client; stderr(): string }> {
+  const transport = new StdioClientTransport({ ...spawned, env, cwd, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const client = new Client({ name: 'test-host', version: '1.0.0' });
+  await client.connect(transport, { timeout: 60_000 });
+  return { client, stderr: () => stderr };
+}
+
+/** A config module with one recipe, `own`: the token server, given `value` as a `Secret`. */
+export function ownRecipeModule(value: string): string {
+  return [
+    "import { defineServer, Secret } from '@latchkey/core';",
+    'export const recipes = [',
+    '  defineServer({',
+    "    id: 'own', name: 'My own server',",
+    `    transport: { kind: 'stdio', command: process.execPath, args: [${JSON.stringify(join(FIXTURES, 'token-server.mjs'))}] },`,
+    "    credentials: [], refresh: 'self',",
+    `    inject: () => ({ env: { TEST_TOKEN: new Secret(${JSON.stringify(value)}) } }),`,
+    '  }),',
+    '];',
+  ].join('\n');
+}
+
+/** Writes `<dir>/config.json` naming the fake Google's client, with `recipes` options; its path. */
+export async function fakeGoogleConfig(
+  dir: string,
+  fake: FakeGoogle,
+  recipes: Record<string, object> = {},
+): Promise<string> {
+  const file = join(dir, 'config.json');
+  const { clientId, clientSecret } = fake.client;
+  const google = { clientId, clientSecret, endpoints: fake.endpoints };
+  await writeFile(file, JSON.stringify({ providers: { google }, recipes }));
+  return file;
 }

@@ -7,11 +7,10 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, tempHome } from './helpers.js';
+import { connectHost, ownRecipeModule, ROOT, tempHome } from './helpers.js';
 
 const run = promisify(execFile);
 const INSTALL_TIMEOUT_MS = 300_000;
@@ -96,36 +95,14 @@ describe('the packed latchkey command', () => {
   it('runs a recipe of a config module that imports @latchkey/core it never installed', async () => {
     const config = join(home.dir, 'config', 'config.mjs');
     await mkdir(join(home.dir, 'config'));
-    await writeFile(
-      config,
-      [
-        "import { defineServer, Secret } from '@latchkey/core';",
-        'export const recipes = [',
-        '  defineServer({',
-        "    id: 'own', name: 'My own server',",
-        `    transport: { kind: 'stdio', command: process.execPath, args: [${JSON.stringify(join(FIXTURES, 'token-server.mjs'))}] },`,
-        "    credentials: [], refresh: 'self',",
-        "    inject: () => ({ env: { TEST_TOKEN: new Secret('packed and installed') } }),",
-        '  }),',
-        '];',
-      ].join('\n'),
-    );
+    await writeFile(config, ownRecipeModule('packed and installed'));
     const env = {
       PATH: process.env.PATH ?? '',
       HOME: home.dir,
       LATCHKEY_HOME: join(home.dir, 'store'),
       LATCHKEY_CONFIG: config,
     };
-    client = new Client({ name: 'test-host', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: bin,
-        args: ['run', 'own'],
-        env,
-        cwd: home.dir,
-        stderr: 'pipe',
-      }),
-    );
+    ({ client } = await connectHost({ command: bin, args: ['run', 'own'] }, env, home.dir));
     const result = (await client.callTool({ name: 'whoami' })) as CallToolResult;
     const who = JSON.parse((result.content[0] as { text: string }).text) as { token: string };
     expect(who.token).toBe(

@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/json-rpc.js';
 import { type Relay, type RelayedServer, startRelay } from '../src/stdio-relay.js';
+import { INITIALIZE } from './helpers.js';
 
 interface FakeServer extends RelayedServer {
   readonly n: number;
@@ -92,16 +93,7 @@ async function setUp(initMs: (n: number) => number) {
     say: () => {},
   });
   const send = (m: object) => input.write(`${JSON.stringify(m)}\n`);
-  send({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'host', version: '1' },
-    },
-  });
+  send(INITIALIZE);
   send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   await sleep(30);
   return { relay, servers, out, send, answer: (id: number) => out.find((m) => m.id === id) };

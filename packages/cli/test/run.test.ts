@@ -6,14 +6,22 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { authenticate, defineProvider, fileStore } from '@latchkey/core';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   type CallToolResult,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliEnv, FIXTURES, ROOT, runCli, SIGN_IN_BROWSER, tempHome } from './helpers.js';
+import {
+  cli,
+  cliEnv,
+  connectHost,
+  INITIALIZE,
+  ownRecipeModule,
+  ROOT,
+  runCli,
+  SIGN_IN_BROWSER,
+  tempHome,
+} from './helpers.js';
 
 const TTL_SECONDS = 6;
 let as: TestAuthServer;
@@ -29,7 +37,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
 
-async function host(recipe: string, extraEnv: Record<string, string> = {}) {
+/** A private home for one test, and the environment that signs in there unattended. */
+async function testHome(extraEnv: Record<string, string> = {}) {
   const home = await tempHome();
   cleanups.push(() => home.remove());
   const env = cliEnv(home.dir, {
@@ -38,16 +47,14 @@ async function host(recipe: string, extraEnv: Record<string, string> = {}) {
     BROWSER: SIGN_IN_BROWSER,
     ...extraEnv,
   });
-  const { command, args } = cli(['run', recipe]);
-  const transport = new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const client = new Client({ name: 'test-host', version: '1.0.0' });
+  return { dir: home.dir, env };
+}
+
+async function host(recipe: string, extraEnv: Record<string, string> = {}) {
+  const { dir, env } = await testHome(extraEnv);
+  const { client, stderr } = await connectHost(cli(['run', recipe]), env);
   cleanups.push(() => client.close());
-  await client.connect(transport);
-  return { client, transport, env, home: home.dir, stderr: () => stderr };
+  return { client, env, home: dir, stderr };
 }
 
 /** The login `latchkey` stored in the test's home. */
@@ -165,25 +172,13 @@ describe('latchkey run, spawned by an MCP SDK client as a host does', () => {
 
 describe('latchkey run: starting together, and ending', () => {
   it('three hosts starting at once for one login sign in once', async () => {
-    const home = await tempHome();
-    cleanups.push(() => home.remove());
-    const env = cliEnv(home.dir, {
-      TEST_ISSUER: as.issuer,
-      TEST_CLIENT_ID: as.clients.public.clientId,
-      BROWSER: SIGN_IN_BROWSER,
-    });
+    const home = await testHome();
+    const { env } = home;
     const before = as.counts().token.authorization_code ?? 0;
     const clients = await Promise.all(
       Array.from({ length: 3 }, async () => {
-        const { command, args } = cli(['run', 'token-server']);
-        const client = new Client({ name: 'test-host', version: '1.0.0' });
+        const { client } = await connectHost(cli(['run', 'token-server']), env);
         cleanups.push(() => client.close());
-        await client.connect(
-          new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' }),
-          {
-            timeout: 60_000,
-          },
-        );
         return client;
       }),
     );
@@ -200,13 +195,8 @@ describe('latchkey run: starting together, and ending', () => {
     ['stdin closed', 0],
   ] as const) {
     it(`${signal === 'stdin closed' ? 'The host closing stdin' : signal} ends the server and removes its credential files; exit code ${code}`, async () => {
-      const home = await tempHome();
-      cleanups.push(() => home.remove());
-      const env = cliEnv(home.dir, {
-        TEST_ISSUER: as.issuer,
-        TEST_CLIENT_ID: as.clients.public.clientId,
-        BROWSER: SIGN_IN_BROWSER,
-      });
+      const home = await testHome();
+      const { env } = home;
       const { command, args } = cli(['run', 'token-file-server']);
       const { spawn } = await import('node:child_process');
       const child = spawn(command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -216,16 +206,7 @@ describe('latchkey run: starting together, and ending', () => {
         stdout += d;
       });
       const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`);
-      send({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'raw', version: '1' },
-        },
-      });
+      send(INITIALIZE);
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       send({
         jsonrpc: '2.0',
@@ -256,29 +237,13 @@ describe('a config module outside any project', () => {
     const home = await tempHome();
     cleanups.push(() => home.remove());
     const config = join(home.dir, 'config.mjs');
-    const server = join(FIXTURES, 'token-server.mjs');
-    await writeFile(
-      config,
-      [
-        "import { defineServer, Secret } from '@latchkey/core';",
-        'export const recipes = [',
-        '  defineServer({',
-        "    id: 'own', name: 'My own server',",
-        `    transport: { kind: 'stdio', command: process.execPath, args: [${JSON.stringify(server)}] },`,
-        "    credentials: [], refresh: 'self',",
-        "    inject: () => ({ env: { TEST_TOKEN: new Secret('a value of my own') } }),",
-        '  }),',
-        '];',
-      ].join('\n'),
-    );
-    const { command, args } = cli(['run', 'own']);
-    const env = cliEnv(home.dir, { LATCHKEY_CONFIG: config });
-    const client = new Client({ name: 'test-host', version: '1.0.0' });
-    cleanups.push(() => client.close());
+    await writeFile(config, ownRecipeModule('a value of my own'));
     // A host that writes at once: its initialize arrives while the server starts.
-    await client.connect(
-      new StdioClientTransport({ command, args, env, cwd: ROOT, stderr: 'pipe' }),
+    const { client } = await connectHost(
+      cli(['run', 'own']),
+      cliEnv(home.dir, { LATCHKEY_CONFIG: config }),
     );
+    cleanups.push(() => client.close());
     const who = json(await client.callTool({ name: 'whoami' }));
     expect(who.token).toBe(
       createHash('sha256').update('a value of my own').digest('hex').slice(0, 12),
@@ -288,23 +253,9 @@ describe('a config module outside any project', () => {
 
 describe('latchkey run: what goes wrong', () => {
   it('a server that exits at start: its stderr, masked, on stderr, and exit code 5', async () => {
-    const home = await tempHome();
-    cleanups.push(() => home.remove());
-    const env = cliEnv(home.dir, {
-      TEST_ISSUER: as.issuer,
-      TEST_CLIENT_ID: as.clients.public.clientId,
-      BROWSER: SIGN_IN_BROWSER,
-    });
-    const initialize = {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'raw', version: '1' },
-      },
-    };
+    const home = await testHome();
+    const { env } = home;
+    const initialize = INITIALIZE;
     const result = await runCli(['run', 'exits-at-start'], env, {
       input: `${JSON.stringify(initialize)}\n`,
       keepInputOpen: true,
@@ -328,13 +279,8 @@ describe('latchkey run: what goes wrong', () => {
   });
 
   it('a program that is not installed: SERVER_SPAWN_FAILED naming it, exit code 5', async () => {
-    const home = await tempHome();
-    cleanups.push(() => home.remove());
-    const env = cliEnv(home.dir, {
-      TEST_ISSUER: as.issuer,
-      TEST_CLIENT_ID: as.clients.public.clientId,
-      BROWSER: SIGN_IN_BROWSER,
-    });
+    const home = await testHome();
+    const { env } = home;
     const result = await runCli(['run', 'not-installed'], env);
     expect(result.code).toBe(5);
     expect(result.stderr).toContain('SERVER_SPAWN_FAILED');
@@ -343,23 +289,9 @@ describe('latchkey run: what goes wrong', () => {
   });
 
   it('garbage from the host is answered with JSON-RPC errors, and the session goes on', async () => {
-    const home = await tempHome();
-    cleanups.push(() => home.remove());
-    const env = cliEnv(home.dir, {
-      TEST_ISSUER: as.issuer,
-      TEST_CLIENT_ID: as.clients.public.clientId,
-      BROWSER: SIGN_IN_BROWSER,
-    });
-    const initialize = {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'raw', version: '1' },
-      },
-    };
+    const home = await testHome();
+    const { env } = home;
+    const initialize = INITIALIZE;
     const input = [
       'this is not json',
       JSON.stringify([1, 2]),
