@@ -1,16 +1,11 @@
-import {
-  type Credentials,
-  credentialKey,
-  credentialsToRecord,
-  freezeCredentials,
-  missingScopes,
-} from './credentials.js';
+import { type Credentials, credentialKey, missingScopes } from './credentials.js';
 import { isLatchkeyError, LatchkeyError } from './errors.js';
 import type { OpenUrl } from './open-url.js';
+import { saveLogin } from './save-login.js';
 import { createSession, type Session } from './session.js';
 import { fileStore } from './store/file-store.js';
 import type { CredentialStore } from './store/types.js';
-import { accountName, adoptEarlierNames, findStored, markMovedLogins } from './stored-logins.js';
+import { accountName, adoptEarlierNames, findStored } from './stored-logins.js';
 import type { BrowserDriver } from './strategies/browser-driver.js';
 import {
   type EventPayload,
@@ -133,43 +128,17 @@ export async function authenticate(
       signal,
       emit: report,
     });
-    // A service that issues a refresh token only at first consent (Google) sends none on a
-    // later sign-in to the same account; the one held still works, so keep it.
-    const keepRefresh =
-      !signedIn.refreshToken &&
-      previous?.refreshToken &&
-      previous.account === signedIn.account &&
-      previous.providerId === signedIn.providerId;
-    // What was asked for is kept with the login: reuse compares it with what is asked
-    // later, so a server that grants less does not cause a sign-in on every call.
-    const credentials = freezeCredentials({
-      ...signedIn,
-      ...(keepRefresh ? { refreshToken: previous.refreshToken } : {}),
-      requestedScopes: [...scopes],
-    });
-    if (account !== undefined && credentials.account !== account) {
-      throw new LatchkeyError(
-        'ACCOUNT_MISMATCH',
-        `You signed in to ${provider.name} as ${credentials.account}, but ${account} was asked for. Sign in again with that account.`,
-      );
-    }
-    // Under the account's lock, so a refresh running for the old login cannot write over it.
-    const key = credentialKey(provider.id, credentials.account);
-    await store.lock(key, () => store.set(key, credentialsToRecord(credentials)), {
+    return saveLogin({
+      provider,
+      store,
+      signedIn,
+      scopes,
+      ...(previous ? { previous } : {}),
+      ...(account !== undefined ? { account } : {}),
       timeoutMs,
       signal,
+      report,
     });
-    // Logins at authorization servers the MCP server no longer names are kept apart,
-    // before the login lock is released, so no other caller finds two current ones.
-    if (credentials.engine?.kind === 'mcp') {
-      await markMovedLogins(store, provider, credentials.engine.issuer, { timeoutMs, signal });
-    }
-    report({ type: 'login_completed', account: credentials.account, scopes: credentials.scopes });
-    const notGranted = missingScopes(credentials.scopes, scopes, provider.scopeImplies);
-    if (notGranted.length > 0) {
-      report({ type: 'scopes_not_granted', account: credentials.account, scopes: notGranted });
-    }
-    return credentials;
   };
   const loginRequired = (stored = false) =>
     new LatchkeyError(

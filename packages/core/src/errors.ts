@@ -25,7 +25,11 @@ export const LATCHKEY_ERROR_CODES = {
   DEVICE_CODE_EXPIRED: 'The device code expired before the user approved it.',
   CALLBACK_LISTENER_FAILED: 'The loopback callback listener could not start.',
   CALLBACK_INVALID:
-    'The URL given back by the user (paste-back) is not a valid callback for this flow.',
+    'The URL given back by the user (paste-back), or the callback URL a web app passed to `finishSignIn()`, is not a valid callback for this flow.',
+  SIGN_IN_EXPIRED:
+    'A web sign-in started with `startSignIn()` was finished after its pending state expired; start it again.',
+  STRATEGY_UNSUPPORTED:
+    "The provider's strategy cannot run this way (the `browser` strategy needs a browser on the user's own machine, so it cannot sign in through a web redirect).",
   OPEN_URL_FAILED: 'The browser could not be opened.',
   SIGN_IN_PAGE_ERROR:
     'The host (through `openUrl`) reported that the sign-in page showed an error instead of coming back, for example an unknown client id or an unregistered redirect URI.',
@@ -37,6 +41,12 @@ export const LATCHKEY_ERROR_CODES = {
     'A credential store file cannot be read as credentials. The file is left untouched.',
   STORE_LOCKED: 'A credential store lock could not be taken in time.',
   STORE_IO: 'A credential store could not read or write its files.',
+  STORE_UNAVAILABLE:
+    'A credential store could not reach its database (connection refused or reset, failover, shutdown); nothing was changed or removed. Retry once it is back.',
+  STORE_CONFLICT:
+    'A credential store write was refused because the login changed since it was read under the lock (the lock was lost with its connection); nothing was overwritten.',
+  STORE_CONFIG:
+    'A credential store was given wrong options (a missing or malformed encryption key, a bad table name); the message names the option.',
   KEYCHAIN_UNAVAILABLE:
     "The OS keychain that should hold the store's data key could not be reached or refused.",
   SERVER_CONFIG: 'An MCP server recipe is invalid; the message names the field.',

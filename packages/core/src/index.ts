@@ -74,6 +74,7 @@ export {
 export { type KeychainKeyOptions, keychainKey } from './store/keychain-key.js';
 export { memoryStore } from './store/memory-store.js';
 export type { CredentialStore, JsonObject, JsonValue, LockOptions } from './store/types.js';
+export { userStore } from './store/user-store.js';
 export {
   accounts,
   forget,
@@ -158,3 +159,10 @@ export type {
 export type { AuthProvider, AuthStrategy, StrategyKind } from './strategies/provider.js';
 export type { PasteCallback, SignInFlow } from './strategies/types.js';
 export { endpointProblem } from './util/url.js';
+export {
+  type FinishSignInOptions,
+  finishSignIn,
+  type StartedSignIn,
+  type StartSignInOptions,
+  startSignIn,
+} from './web-sign-in.js';

@@ -62,6 +62,8 @@ describe('core architecture', () => {
     const up = importsOf('strategies/').filter(
       ([, target]) =>
         target === 'authenticate.ts' ||
+        target === 'web-sign-in.ts' ||
+        target === 'save-login.ts' ||
         target === 'session.ts' ||
         target === 'events.ts' ||
         target.startsWith('launch/'),

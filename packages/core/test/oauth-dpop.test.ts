@@ -1,10 +1,17 @@
 // DPoP (RFC 9449) with the oauth strategy, opted into with `dpop: 'auto'`, against
-// oidc-provider with its DPoP feature on: loopback and device sign-ins, refreshes with a
+// oidc-provider with its DPoP feature on: loopback, device and web sign-ins, refreshes with a
 // proof, a refresh token the server has bound to the key, and the default that keeps
 // bearer tokens for recipes.
-import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
+import { completeAuthorization, startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, defineServer, isLatchkeyError, memoryStore } from '../src/index.js';
+import {
+  authenticate,
+  defineServer,
+  finishSignIn,
+  isLatchkeyError,
+  memoryStore,
+  startSignIn,
+} from '../src/index.js';
 import { launchServer } from '../src/sdk-v1.js';
 import { deviceSignIn, options, testProvider, unattendedUser } from './helpers.js';
 
@@ -35,6 +42,26 @@ async function refreshWithoutProof(
 }
 
 describe('DPoP with the oauth strategy', () => {
+  it('binds a web sign-in to the key kept with the pending sign-in, finished on another engine', async () => {
+    const store = memoryStore();
+    const provider = testProvider(server, { dpop: 'auto' });
+    const redirectUri = 'http://127.0.0.1:9/web/callback';
+    const { url } = await startSignIn(provider, { store, user: 'u', redirectUri });
+    const jkt = new URL(url).searchParams.get('dpop_jkt');
+    expect(jkt).toBeTruthy();
+    const { finalUrl } = await completeAuthorization(url, { stopAt: redirectUri });
+    const session = await finishSignIn(provider, { store, user: 'u', callbackUrl: finalUrl });
+    const first = session.current();
+    expect(first.tokenType).toBe('dpop');
+    const refreshed = await session.refresh();
+    expect(refreshed.tokenType).toBe('dpop');
+    expect(refreshed.dpopKey?.reveal()).toBe(first.dpopKey?.reveal());
+    expect(await refreshWithoutProof(refreshed.refreshToken?.reveal() as string)).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
+  });
+
   it('binds a loopback sign-in and its refreshes to the key; the refresh token is useless without it', async () => {
     const session = await authenticate(
       testProvider(server, { dpop: 'auto' }),

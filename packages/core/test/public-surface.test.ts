@@ -42,6 +42,7 @@ describe('public surface', () => {
         'expressionRule',
         'extractWith',
         'fileStore',
+        'finishSignIn',
         'forget',
         'isLatchkeyError',
         'keychainKey',
@@ -55,6 +56,8 @@ describe('public surface', () => {
         'serverCommand',
         'signInWithBrowser',
         'spawnDescription',
+        'startSignIn',
+        'userStore',
       ].sort(),
     );
   });

@@ -23,6 +23,12 @@ export interface CompleteAuthorizationOptions {
    * refusing a response, are not reported: the browser did come back there.
    */
   page?: ErrorPageReporter;
+  /**
+   * A web app's redirect URI: a redirect to an address that starts with it is where the
+   * user ends, returned as `finalUrl` (status 302) without being requested, so the
+   * redirect URI may be any host, as a web app's is.
+   */
+  stopAt?: string;
 }
 
 /** Where the unattended user ended up. */
@@ -53,6 +59,10 @@ export async function completeAuthorization(
         options.page?.reportError({ status: response.status, message: errorText(response.body) });
       }
       return { status: response.status, finalUrl: response.url.href };
+    }
+    if (options.stopAt !== undefined) {
+      const next = response.location.href;
+      if (next.startsWith(options.stopAt)) return { status: 302, finalUrl: next };
     }
     target = loopbackUrl(response.location);
   }

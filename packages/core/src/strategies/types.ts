@@ -1,6 +1,6 @@
 import type { Credentials } from '../credentials.js';
 import type { OpenUrl } from '../open-url.js';
-import type { CredentialStore } from '../store/types.js';
+import type { CredentialStore, JsonObject } from '../store/types.js';
 import type { BrowserDriver } from './browser-driver.js';
 import type { ProviderOf, StrategyBase } from './common-types.js';
 import type { EventPayload } from './events.js';
@@ -44,6 +44,33 @@ export interface SignInRequest {
   emit(event: EventPayload): void;
 }
 
+/** The start of a sign-in that comes back to the host's own redirect URI (a web app). */
+export interface RedirectStartRequest {
+  /** The host's registered redirect URI, as the authorization request names it. */
+  readonly redirectUri: string;
+  /** The `state` to send; the callback is matched to the pending sign-in by it. */
+  readonly state: string;
+  /** Scopes to request (the provider's plus the host's). */
+  readonly scopes: readonly string[];
+  /** The account the host asked for. */
+  readonly account?: string;
+  /** Whether the user already has a login with a refresh token (for `authorizationParams`). */
+  readonly hasRefreshToken: boolean;
+  /** Aborts discovery, registration and a pushed request. */
+  readonly signal: AbortSignal;
+}
+
+/** A started redirect sign-in: the URL to send the user to, and what finishing it needs. */
+export interface RedirectStart {
+  /** The authorization URL. */
+  readonly url: string;
+  /**
+   * What the engine needs to finish (PKCE verifier, metadata, client, DPoP key): JSON
+   * with secret values in clear, kept in the credential store until the callback.
+   */
+  readonly pending: JsonObject;
+}
+
 /**
  * What a strategy kind does, behind one interface: sign in, refresh, revoke. The
  * orchestration around it (store, locks, sessions) is shared by every kind.
@@ -53,6 +80,21 @@ export interface StrategyEngine {
   readonly needsUser: boolean;
   /** Runs an interactive sign-in and returns credentials naming their account. */
   signIn(request: SignInRequest): Promise<Credentials>;
+  /**
+   * Starts a sign-in through the host's redirect URI. Absent for kinds that can only
+   * sign in on the user's own machine (`browser`).
+   */
+  startRedirect?(request: RedirectStartRequest): Promise<RedirectStart>;
+  /**
+   * Finishes a redirect sign-in from the callback URL (already matched by `state`) and
+   * what {@link startRedirect} kept, and returns credentials naming their account.
+   */
+  finishRedirect?(
+    pending: JsonObject,
+    callback: URL,
+    state: string,
+    signal: AbortSignal,
+  ): Promise<Credentials>;
   /**
    * Renews credentials without the user. Throws `INVALID_GRANT` or `REAUTH_REQUIRED`
    * when only a new sign-in can help. A refresh of several tokens (linked tokens) calls

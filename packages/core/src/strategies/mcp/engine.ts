@@ -5,8 +5,19 @@ import { signInOpener } from '../../open-url.js';
 import { Secret } from '../../secret.js';
 import type { ProviderOf } from '../common-types.js';
 import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
-import { type DpopBinding, newDpopBinding, storedDpopBinding } from '../oauth/dpop.js';
+import {
+  bindingForKey,
+  type DpopBinding,
+  newDpopBinding,
+  storedDpopBinding,
+} from '../oauth/dpop.js';
 import type { FlowContext } from '../oauth/flow-context.js';
+import {
+  corruptPending,
+  finishRedirectFlow,
+  readRedirectPending,
+  startRedirectFlow,
+} from '../oauth/redirect-flow.js';
 import { runFlow } from '../oauth/run-flow.js';
 import { refreshCredentials, revokeCredentials, toCredentials } from '../oauth/token-requests.js';
 import type { ClientAuthentication } from '../oauth/types.js';
@@ -294,6 +305,87 @@ export function mcpEngine(
       return toCredentials(context, token, mcpAccountName(found.as.issuer) ?? found.as.issuer, {
         scopes,
         engine: loginState(client, found.as, resource),
+      });
+    },
+    async startRedirect(request) {
+      if (strategy.clientCredentials || strategy.crossAppAccess || strategy.jwtBearer) {
+        throw new LatchkeyError(
+          'STRATEGY_UNSUPPORTED',
+          `${provider.name} signs in with a machine-to-machine grant, without a user, so it has no redirect sign-in. Call authenticate() instead.`,
+        );
+      }
+      const found = await discover(request.signal);
+      if (found.published) requirePkce(found.as);
+      const dpop = await newDpopBinding(strategy.dpop, found.as, provider.name);
+      const scopes = scopesFor(request.scopes, found);
+      const resource = resourceOf(found);
+      // The host's redirect URI goes into registration as it is.
+      const client = await resolveClient({
+        providerId: provider.id,
+        strategy,
+        as: found.as,
+        redirectUri: request.redirectUri,
+        store: options.store,
+        http: http(request.signal),
+        emit: (method) =>
+          options.emit({ type: 'client_registered', issuer: found.as.issuer, method }),
+      });
+      const context = contextFor(found.as, client, scopes, resource, dpop);
+      const started = await startRedirectFlow(context, {
+        redirectUri: request.redirectUri,
+        state: request.state,
+        scopes,
+        params: {
+          resource,
+          ...(dpop ? { dpop_jkt: await dpop.handle.calculateThumbprint() } : {}),
+        },
+        signal: request.signal,
+      });
+      const login = loginState(client, found.as, resource);
+      return {
+        url: started.url,
+        pending: {
+          ...started.pending,
+          // The instance that finishes uses the same server and client, without discovery.
+          metadata: JSON.parse(JSON.stringify(found.as)),
+          login: JSON.parse(JSON.stringify(login)),
+          ...(dpop ? { dpopKey: dpop.key.reveal() } : {}),
+        },
+      };
+    },
+    async finishRedirect(pending, callback, state, signal) {
+      const { metadata, login, dpopKey } = pending;
+      const kept = readRedirectPending(pending);
+      const keptLogin = login as unknown as McpLoginState | undefined;
+      if (
+        typeof metadata !== 'object' ||
+        metadata === null ||
+        typeof keptLogin !== 'object' ||
+        keptLogin === null ||
+        keptLogin.kind !== 'mcp' ||
+        typeof keptLogin.clientId !== 'string' ||
+        typeof keptLogin.resource !== 'string'
+      ) {
+        throw corruptPending();
+      }
+      const as = metadata as unknown as oauth.AuthorizationServer;
+      let dpop: DpopBinding | undefined;
+      if (typeof dpopKey === 'string') {
+        dpop = await bindingForKey(new Secret(dpopKey)).catch(() => {
+          throw corruptPending();
+        });
+      }
+      const context = contextFor(
+        as,
+        await clientOf(keptLogin),
+        kept.scopes,
+        keptLogin.resource,
+        dpop,
+      );
+      const token = await finishRedirectFlow(context, pending, callback, state, signal);
+      return toCredentials(context, token, mcpAccountName(as.issuer) ?? as.issuer, {
+        scopes: kept.scopes,
+        engine: keptLogin,
       });
     },
     async refresh(current, signal) {

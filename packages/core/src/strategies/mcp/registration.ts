@@ -102,7 +102,8 @@ async function register(
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'none',
-        application_type: 'native',
+        // A loopback redirect is a native app's (RFC 8252); any other is a web app's.
+        application_type: isLoopbackRedirect(redirectUri) ? 'native' : 'web',
       },
       {
         [oauth.customFetch]: http.fetch,
@@ -230,5 +231,13 @@ export async function resolveClient(input: {
   throw new LatchkeyError(
     'REGISTRATION_FAILED',
     `The authorization server ${as.issuer} offers no way for Latchkey to register (no client ID metadata document support, no registration endpoint). Register a client with it and pass it as the client option.`,
+  );
+}
+
+function isLoopbackRedirect(uri: string): boolean {
+  const { protocol, hostname } = new URL(uri);
+  return (
+    protocol === 'http:' &&
+    (hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost')
   );
 }

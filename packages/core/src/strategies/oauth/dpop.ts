@@ -144,16 +144,9 @@ export async function storedDpopBinding(
     }
     return undefined;
   }
-  const stored = key.reveal();
-  let binding = imported.get(stored);
-  if (!binding) {
-    binding = importBinding(key);
-    remember(stored, binding);
-  }
   try {
-    return await binding;
+    return await bindingForKey(key);
   } catch {
-    imported.delete(stored);
     throw new LatchkeyError(
       'REAUTH_REQUIRED',
       `The DPoP key stored with the ${providerName} login for ${credentials.account} cannot be read, so its tokens cannot be used or refreshed. Sign in again.`,
@@ -188,6 +181,25 @@ export async function withDpopNonce<T>(
         `The authorization server asked for a new DPoP nonce again, right after handing one out, during ${what}. Latchkey stopped instead of looping; the server is misconfigured.`,
       );
     }
+    throw error;
+  }
+}
+
+/**
+ * The binding for a stored private key (JWK with `alg`), one handle per key in this
+ * process. Rejects with a plain `Error` when the key cannot be imported.
+ */
+export async function bindingForKey(key: Secret): Promise<DpopBinding> {
+  const stored = key.reveal();
+  let binding = imported.get(stored);
+  if (!binding) {
+    binding = importBinding(key);
+    remember(stored, binding);
+  }
+  try {
+    return await binding;
+  } catch (error) {
+    imported.delete(stored);
     throw error;
   }
 }

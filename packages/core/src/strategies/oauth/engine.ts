@@ -1,12 +1,14 @@
 import type { AuthorizationServer } from 'oauth4webapi';
 import { type Credentials, freezeCredentials } from '../../credentials.js';
 import { signInOpener } from '../../open-url.js';
+import { Secret } from '../../secret.js';
 import type { JsonObject } from '../../store/types.js';
 import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
-import { newDpopBinding, storedDpopBinding } from './dpop.js';
+import { bindingForKey, type DpopBinding, newDpopBinding, storedDpopBinding } from './dpop.js';
 import type { FlowContext } from './flow-context.js';
+import { corruptPending, finishRedirectFlow, startRedirectFlow } from './redirect-flow.js';
 import { runFlow } from './run-flow.js';
 import { credentialsForNewLogin, refreshCredentials, revokeCredentials } from './token-requests.js';
 import type { OAuthStrategy } from './types.js';
@@ -62,6 +64,19 @@ export function oauthEngine(
     });
   };
 
+  // The provider's extra authorization parameters, and the DPoP key's thumbprint.
+  const authorizationParams = async (
+    input: { hasRefreshToken: boolean; account?: string | undefined; scopes: readonly string[] },
+    dpop: DpopBinding | undefined,
+  ): Promise<Record<string, string>> => ({
+    ...strategy.authorizationParams?.({
+      hasRefreshToken: input.hasRefreshToken,
+      ...(input.account !== undefined ? { account: input.account } : {}),
+      scopes: input.scopes,
+    }),
+    ...(dpop ? { dpop_jkt: await dpop.handle.calculateThumbprint() } : {}),
+  });
+
   return {
     needsUser: true,
     async signIn(request) {
@@ -74,20 +89,64 @@ export function oauthEngine(
         redirect: strategy.redirect,
         contextFor: async () => ctx,
         scopes: request.scopes,
-        params: {
-          ...strategy.authorizationParams?.({
+        params: await authorizationParams(
+          {
             hasRefreshToken: request.previous?.refreshToken !== undefined,
-            ...(interaction.account !== undefined ? { account: interaction.account } : {}),
+            account: interaction.account,
             scopes: request.scopes,
-          }),
-          ...(dpop ? { dpop_jkt: await dpop.handle.calculateThumbprint() } : {}),
-        },
+          },
+          dpop,
+        ),
         signal: request.signal,
         emit: request.emit,
         openUrl: signInOpener(interaction.openUrl),
       };
       const { token } = await runFlow(flow, interaction.flow, interaction.paste);
       const credentials = await credentialsForNewLogin(ctx, token, request.scopes, request.signal);
+      return withLoginState(credentials, ctx);
+    },
+    async startRedirect(request) {
+      const discovered = await context(request.signal);
+      const dpop = await newDpopBinding(strategy.dpop, discovered.as, provider.name);
+      const ctx = dpop ? discovered.withDpop(dpop) : discovered;
+      const started = await startRedirectFlow(ctx, {
+        redirectUri: request.redirectUri,
+        state: request.state,
+        scopes: request.scopes,
+        params: await authorizationParams(request, dpop),
+        signal: request.signal,
+      });
+      return {
+        url: started.url,
+        pending: {
+          ...started.pending,
+          // The instance that finishes needs no discovery, and uses the same server.
+          ...(strategy.discovery ? { metadata: JSON.parse(JSON.stringify(ctx.as)) } : {}),
+          ...(dpop ? { dpopKey: dpop.key.reveal() } : {}),
+        },
+      };
+    },
+    async finishRedirect(pending, callback, state, signal) {
+      const { metadata, dpopKey } = pending;
+      const known =
+        strategy.discovery && typeof metadata === 'object' && metadata !== null
+          ? resolveAuthorizationServer(provider, {
+              ...(options.fetch ? { fetch: options.fetch } : {}),
+              signal,
+              known: metadata as unknown as AuthorizationServer,
+            })
+          : undefined;
+      const base = known ? await known : await context(signal);
+      let dpop: DpopBinding | undefined;
+      if (typeof dpopKey === 'string') {
+        dpop = await bindingForKey(new Secret(dpopKey)).catch(() => {
+          throw corruptPending();
+        });
+      }
+      const ctx = dpop ? base.withDpop(dpop) : base;
+      const token = await finishRedirectFlow(ctx, pending, callback, state, signal);
+      const scopes = (pending.scopes as string[] | undefined) ?? [];
+      const credentials = await credentialsForNewLogin(ctx, token, scopes, signal);
       return withLoginState(credentials, ctx);
     },
     async refresh(current, signal, save) {
