@@ -27,10 +27,13 @@ export default defineConfig({
       '@latchkey/provider-slack': fileURLToPath(
         new URL('./packages/provider-slack/src/index.ts', import.meta.url),
       ),
+      '@latchkey/store-postgres': fileURLToPath(
+        new URL('./packages/store-postgres/src/index.ts', import.meta.url),
+      ),
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     setupFiles: ['packages/core/test/setup/no-secret-output.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -16,6 +16,7 @@ const BENCHMARKS = [
   'launch-server.ts',
   'mcp-connect.ts',
   'store.ts',
+  'store-postgres.ts',
   'cli-run.ts',
 ];
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -80,6 +80,7 @@ const ENTRIES: Record<string, string> = {
   '@latchkey/browser-extract': 'packages/browser-extract/src/index.ts',
   '@latchkey/provider-google': 'packages/provider-google/src/index.ts',
   '@latchkey/provider-slack': 'packages/provider-slack/src/index.ts',
+  '@latchkey/store-postgres': 'packages/store-postgres/src/index.ts',
 };
 
 /** What compiling the snippets found, per snippet. */

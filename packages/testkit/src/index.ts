@@ -89,6 +89,7 @@ export {
   type ToolScopes,
 } from './mcp-server.js';
 export { pageCatcher } from './page-catcher.js';
+export { type StartPostgresOptions, startPostgres, type TestPostgres } from './postgres.js';
 export { privateTmpdir } from './private-tmpdir.js';
 export {
   childPids,

@@ -3,12 +3,16 @@ import { MAX_TIMER_MS } from '../util/abort.js';
 import type { LockOptions } from './types.js';
 
 /**
- * An internal lock option: a check a store may run while it waits for a lock held
- * elsewhere (each time the holder may have left). When it gives a value, `lock()`
+ * A lock option that sessions pass: a check a store may run while it waits for a lock
+ * held elsewhere (each time the holder may have left). When it gives a value, `lock()`
  * resolves with that value without running `fn`, and without taking the lock: what
  * the holder did already made `fn` needless. Stores that do not know it just wait.
+ * It is a registered symbol (`Symbol.for`), so a store in another package, such as
+ * `@latchkey/store-postgres`, finds it without importing core's internals.
  */
-export const SETTLED_WHILE_WAITING: unique symbol = Symbol('latchkey.settledWhileWaiting');
+export const SETTLED_WHILE_WAITING: unique symbol = Symbol.for(
+  '@latchkey/core.lock.settledWhileWaiting',
+);
 
 /** Lock options with the internal {@link SETTLED_WHILE_WAITING} check. */
 export type LockOptionsWithCheck<T> = LockOptions & {

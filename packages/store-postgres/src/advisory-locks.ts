@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { databaseError, unavailableError } from './database-errors.js';
+import { cancelledError, throwIfAborted } from './lock-errors.js';
+
+/** One advisory lock held on the lock connection. */
+export interface HeldAdvisoryLock {
+  /** Whether the connection that held it ended: the server released the lock with it. */
+  readonly lost: boolean;
+  /** Unlocks and tells the waiters (`NOTIFY`). Never throws; calling it again does nothing. */
+  release(): Promise<void>;
+}
+
+/** What {@link LockConnection.acquire} needs to know about one wait. */
+export interface AdvisoryWait<T> {
+  /** The advisory lock id, a signed 64-bit integer in decimal. */
+  lockId: string;
+  /** When to give up, as a `Date.now()` time. */
+  deadline: number;
+  signal: AbortSignal | undefined;
+  /** Builds the `STORE_LOCKED` error. */
+  timedOut: () => Error;
+  /** Run after each wait: a value ends the wait without the lock. */
+  settled?: (() => Promise<T | undefined>) | undefined;
+}
+
+/**
+ * The store's dedicated connection for session-level advisory locks: one `pg.Client`,
+ * never from the pool, that `LISTEN`s on the table's channel so that waiters retry as
+ * soon as a holder anywhere sends `NOTIFY` after unlocking.
+ */
+export interface LockConnection {
+  /** Takes the lock, or resolves with what `settled` gave; rejects with `STORE_LOCKED`, `AUTH_CANCELLED` or `STORE_UNAVAILABLE`. */
+  acquire<T>(wait: AdvisoryWait<T>): Promise<HeldAdvisoryLock | { settled: T }>;
+  /** Ends the connection; waiters fail with `STORE_UNAVAILABLE`. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createLockConnection}. */
+export interface LockConnectionOptions {
+  /** Makes a new, unconnected client with the store's connection settings. */
+  newClient: () => pg.Client;
+  /** The `LISTEN`/`NOTIFY` channel of the table. */
+  channel: string;
+  /** The fallback poll while waiting, for a holder whose connection died (no `NOTIFY` then): a random delay in this range, in ms. */
+  pollMs: readonly [number, number];
+  /** How long the connection stays open with nothing held or waited for, in ms. */
+  idleMs: number;
+}
+
+/**
+ * The advisory lock id of `key` in a table: the first 64 bits of a SHA-256 of schema,
+ * table and key, as PostgreSQL's signed `bigint`.
+ */
+export function advisoryLockId(schema: string | undefined, table: string, key: string): string {
+  return createHash('sha256')
+    .update(`latchkey-store-postgres/lock\0${schema ?? ''}\0${table}\0${key}`, 'utf8')
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
+}
+
+/** The `LISTEN`/`NOTIFY` channel of a table: short, lowercase, the same in every process. */
+export function lockChannel(schema: string | undefined, table: string): string {
+  const digest = createHash('sha256')
+    .update(`latchkey-store-postgres/channel\0${schema ?? ''}\0${table}`, 'utf8')
+    .digest('hex');
+  return `latchkey_${digest.slice(0, 16)}`;
+}
+
+interface Holding {
+  lost: boolean;
+  client: pg.Client;
+}
+
+/**
+ * Creates the {@link LockConnection} of a store. The connection opens on the first
+ * `acquire()`, and closes once nothing has been held or waited for during `idleMs`, so
+ * that it never keeps a process alive; the next `acquire()` opens it again, which is
+ * also how it recovers after the database restarted.
+ *
+ * @see {@link https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS} for session-level advisory locks.
+ * @see {@link https://www.postgresql.org/docs/current/sql-notify.html} for `NOTIFY`, and {@link https://www.postgresql.org/docs/current/sql-listen.html} for `LISTEN`.
+ */
+export function createLockConnection(options: LockConnectionOptions): LockConnection {
+  const { channel } = options;
+  let client: pg.Client | undefined;
+  let opening: Promise<pg.Client> | undefined;
+  let closed = false;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const holdings = new Set<Holding>();
+  // Per lock id, the wake-up of every wait in this process.
+  const waiters = new Map<string, Set<() => void>>();
+  let waiting = 0;
+
+  const wakeAll = () => {
+    for (const set of waiters.values()) for (const wake of set) wake();
+  };
+
+  /** Forgets a client that failed or ended; what it held was released by the server. */
+  const drop = (lostClient: pg.Client) => {
+    if (client === lostClient) client = undefined;
+    for (const holding of holdings) if (holding.client === lostClient) holding.lost = true;
+    lostClient.end().catch(() => {});
+    wakeAll();
+  };
+
+  const closedError = () => unavailableError('take a lock', 'the store was closed with close()');
+
+  const open = (): Promise<pg.Client> => {
+    if (closed) return Promise.reject(closedError());
+    if (client) return Promise.resolve(client);
+    opening ??= (async () => {
+      const fresh = options.newClient();
+      // Without a listener, an error of an idle connection would end the process.
+      fresh.on('error', () => drop(fresh));
+      fresh.on('end', () => drop(fresh));
+      fresh.on('notification', (message) => {
+        if (message.channel !== channel || message.payload === undefined) return;
+        for (const wake of waiters.get(message.payload) ?? []) wake();
+      });
+      try {
+        await fresh.connect();
+        await fresh.query(`LISTEN "${channel}"`);
+      } catch (error) {
+        fresh.end().catch(() => {});
+        throw databaseError(error, 'open its lock connection');
+      }
+      if (closed) {
+        fresh.end().catch(() => {});
+        throw closedError();
+      }
+      client = fresh;
+      return fresh;
+    })().finally(() => {
+      opening = undefined;
+    });
+    return opening;
+  };
+
+  const idleCheck = () => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (holdings.size > 0 || waiting > 0 || client === undefined) return;
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      if (holdings.size === 0 && waiting === 0 && client !== undefined) {
+        const idle = client;
+        client = undefined;
+        idle.end().catch(() => {});
+      }
+    }, options.idleMs);
+    idleTimer.unref();
+  };
+
+  const unlock = async (holding: Holding, lockId: string) => {
+    holdings.delete(holding);
+    try {
+      if (holding.lost || holding.client !== client) return;
+      try {
+        // The NOTIFY goes out when this statement commits, after the unlock took effect.
+        await holding.client.query('SELECT pg_advisory_unlock($1::bigint), pg_notify($2, $3)', [
+          lockId,
+          channel,
+          lockId,
+        ]);
+      } catch {
+        // Ending the connection is what releases the lock then.
+        drop(holding.client);
+      }
+    } finally {
+      idleCheck();
+    }
+  };
+
+  const held = (holding: Holding, lockId: string): HeldAdvisoryLock => {
+    let released: Promise<void> | undefined;
+    return {
+      get lost() {
+        return holding.lost;
+      },
+      release: () => {
+        released ??= unlock(holding, lockId);
+        return released;
+      },
+    };
+  };
+
+  const connection: LockConnection = {
+    async acquire<T>(wait: AdvisoryWait<T>) {
+      const { lockId, signal } = wait;
+      waiting += 1;
+      clearTimeout(idleTimer);
+      let woken = false;
+      let wake: (() => void) | undefined;
+      const onWake = () => {
+        woken = true;
+        wake?.();
+      };
+      let set = waiters.get(lockId);
+      if (!set) {
+        set = new Set();
+        waiters.set(lockId, set);
+      }
+      set.add(onWake);
+      try {
+        for (;;) {
+          throwIfAborted(signal);
+          const active = await open();
+          woken = false;
+          let locked: boolean;
+          try {
+            const { rows } = await active.query<{ locked: boolean }>(
+              'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+              [lockId],
+            );
+            locked = rows[0]?.locked === true;
+          } catch (error) {
+            drop(active);
+            throw databaseError(error, 'take a lock');
+          }
+          if (locked) {
+            const holding: Holding = { lost: client !== active, client: active };
+            holdings.add(holding);
+            const lock = held(holding, lockId);
+            if (signal?.aborted) {
+              await lock.release();
+              throw cancelledError(signal);
+            }
+            return lock;
+          }
+          const remaining = wait.deadline - Date.now();
+          if (remaining <= 0) throw wait.timedOut();
+          // A NOTIFY that came while the attempt was under way means: try again at once.
+          if (!woken) {
+            const [low, high] = options.pollMs;
+            const pause = Math.min(remaining, low + Math.random() * (high - low));
+            await new Promise<void>((resolve, reject) => {
+              const done = () => {
+                clearTimeout(timer);
+                signal?.removeEventListener('abort', onAbort);
+                wake = undefined;
+              };
+              const onAbort = () => {
+                done();
+                reject(cancelledError(signal));
+              };
+              const timer = setTimeout(() => {
+                done();
+                resolve();
+              }, pause);
+              wake = () => {
+                done();
+                resolve();
+              };
+              signal?.addEventListener('abort', onAbort, { once: true });
+            });
+          }
+          if (closed) throw closedError();
+          if (wait.settled) {
+            const value = await wait.settled();
+            if (value !== undefined) return { settled: value };
+          }
+          if (Date.now() >= wait.deadline) throw wait.timedOut();
+        }
+      } finally {
+        set.delete(onWake);
+        if (set.size === 0) waiters.delete(lockId);
+        waiting -= 1;
+        idleCheck();
+      }
+    },
+    async close() {
+      closed = true;
+      clearTimeout(idleTimer);
+      const open = client;
+      client = undefined;
+      for (const holding of holdings) holding.lost = true;
+      wakeAll();
+      if (open) await open.end().catch(() => {});
+    },
+  };
+  return connection;
+}
+
+/** Whether a value from {@link LockConnection.acquire} is the lock (not a settled value). */
+export function isHeld<T>(value: HeldAdvisoryLock | { settled: T }): value is HeldAdvisoryLock {
+  return !('settled' in value);
+}
