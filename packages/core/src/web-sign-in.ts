@@ -332,7 +332,7 @@ const noPendingSignIn = () =>
  *
  * // In the callback route, with the user taken from the app's own session cookie:
  * const session = await finishSignIn(provider, { store, user: 'user-42', callbackUrl: request.url });
- * console.log(`Connected ${session.account}`);
+ * // session.account names the account the user connected.
  * ```
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2 Authorization Response

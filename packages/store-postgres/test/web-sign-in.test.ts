@@ -3,7 +3,7 @@
 // a callback brought by another user or replayed finds nothing.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { authenticate, defineProvider, userStore } from '@latchkey/core';
+import { authenticate, defineProvider, finishSignIn, startSignIn, userStore } from '@latchkey/core';
 import {
   completeAuthorization,
   startAuthServer,
@@ -104,6 +104,51 @@ describe('a web sign-in across instances on postgresStore', () => {
       expect(rows[0]?.value.includes(Buffer.from(session.current().accessToken.reveal()))).toBe(
         false,
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps two users who sign in to the same account apart, each refreshed on its own', async () => {
+    const schema = freshSchema('two');
+    const store = postgresStore({
+      connectionString: database.connectionString,
+      schema,
+      encryption: key,
+    });
+    try {
+      const provider = defineProvider({
+        id: 'test-as',
+        strategy: {
+          kind: 'oauth',
+          issuer: auth.issuer,
+          clientId: auth.clients.public.clientId,
+          scopes: ['openid', 'email', 'read'],
+        },
+      });
+      const sessions = [];
+      for (const user of ['ann', 'bob']) {
+        const { url } = await startSignIn(provider, { store, user, redirectUri });
+        const { finalUrl } = await completeAuthorization(url, { stopAt: redirectUri });
+        sessions.push(await finishSignIn(provider, { store, user, callbackUrl: finalUrl }));
+      }
+      const [ann, bob] = sessions as [(typeof sessions)[0], (typeof sessions)[0]];
+      expect(ann.account).toBe(bob.account);
+      const bobToken = bob.current().accessToken.reveal();
+      expect(ann.current().accessToken.reveal()).not.toBe(bobToken);
+      await ann.fresh({ minValidityMs: 3_600_000 });
+      const bobLater = await authenticate(provider, {
+        store: userStore(store, 'bob'),
+        interactive: false,
+      });
+      expect(bobLater.current().accessToken.reveal()).toBe(bobToken);
+      const rows = await database.query<{ key: string }>(
+        `SELECT key FROM "${schema}".latchkey_credentials ORDER BY key`,
+      );
+      expect(rows.map((r) => r.key)).toEqual([
+        'users/ann/credentials/test-as/alice%40example.test',
+        'users/bob/credentials/test-as/alice%40example.test',
+      ]);
     } finally {
       await store.close();
     }
