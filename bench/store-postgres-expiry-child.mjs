@@ -5,7 +5,7 @@
 // T + i * <spacingMs>, all processes on the same schedule, with minValidityMs: 1 h, so that
 // the login (whose tokens live 1 h) counts as expiring: one process refreshes it, the others
 // wait for it. Prints one JSON line: per call, the login, its latency, whether this process
-// refreshed or adopted; and the latency of every token request this process made (through
+// refreshed or adopted, when it ended (epoch ms); and the latency of every token request this process made (through
 // the fetch given to authenticate(), until the response body was read).
 // Arguments: issuer clientId providerId scopes(comma-separated) connectionString key count spacingMs goFile
 import { existsSync, readFileSync } from 'node:fs';
@@ -68,10 +68,12 @@ try {
                 const t0 = performance.now();
                 await session.fresh({ minValidityMs: 3_600_000 });
                 const ms = performance.now() - t0;
+                const endedAt = performance.timeOrigin + performance.now();
                 const happened = events[i].slice(seen);
                 resolve({
                   i,
                   ms,
+                  endedAt,
                   late,
                   refreshed: happened.includes('token_refreshed'),
                   adopted: happened.includes('credentials_adopted'),

@@ -47,6 +47,7 @@ const OPS_CHILD = benchScript('store-postgres-ops-child.mjs');
 interface Call {
   i: number;
   ms: number;
+  endedAt: number;
   late: number;
   refreshed: boolean;
   adopted: boolean;
@@ -151,6 +152,16 @@ async function expiry(
     );
     console.log(
       `fresh() of the refreshing process, ${int(refreshing.length)} calls: ${spread(refreshing)}, p95 ${ms(percentile(refreshing, 0.95))}`,
+    );
+    // How long after the refreshing call ended the waiting ones had the new token: the
+    // cost of the handoff itself (NOTIFY, the read of the new row), apart from the refresh.
+    const endedBy = new Map(measured.filter((c) => c.refreshed).map((c) => [c.i, c.endedAt]));
+    const handoff = measured.flatMap((c) => {
+      const by = endedBy.get(c.i);
+      return c.refreshed || by === undefined ? [] : [c.endedAt - by];
+    });
+    console.log(
+      `  the waiting processes had the new token after the refreshing call ended by ${spread(handoff)}, p95 ${ms(percentile(handoff, 0.95))}`,
     );
     const warm = calls.filter((c) => c.i < WARM_UP_LOGINS && !c.refreshed).map((c) => c.ms);
     console.log(
