@@ -102,7 +102,7 @@ async function storedHash(store: CredentialStore, login: string): Promise<string
 }
 
 describe('refresh across processes on one postgresStore', () => {
-  it('6 processes x 5 fresh() calls at expiry make one refresh request per expiry, 0 invalid_grant', async () => {
+  it('6 processes x 5 fresh() calls that need the login renewed (minValidityMs past its expiry) make one refresh request each time, 0 invalid_grant', async () => {
     const schema = freshSchema('refresh');
     const store = postgresStore({
       connectionString: database.connectionString,
@@ -133,6 +133,66 @@ describe('refresh across processes on one postgresStore', () => {
       for (const child of group) expect(await child.exited).toBe(0);
     } finally {
       await store.close();
+    }
+  }, 120_000);
+
+  it('6 processes calling fresh() after a real expiry (4 s tokens) make one refresh request per expiry', async () => {
+    const short = await startAuthServer({ accessTokenTtl: 4 });
+    const schema = freshSchema('expiry');
+    const store = postgresStore({
+      connectionString: database.connectionString,
+      schema,
+      encryption: key,
+    });
+    try {
+      await authenticate(
+        defineProvider({
+          id: 'test-as',
+          strategy: {
+            kind: 'oauth',
+            issuer: short.issuer,
+            clientId: short.clients.public.clientId,
+            scopes: ['openid', 'email', 'read'],
+          },
+        }),
+        {
+          store,
+          timeoutMs: 20_000,
+          openUrl: (url) => {
+            completeAuthorization(url).catch(() => {});
+          },
+        },
+      );
+      const [login] = await store.list('credentials/test-as/');
+      const group = Array.from({ length: 6 }, () => {
+        const child = startChild([
+          'refresh',
+          database.connectionString,
+          schema,
+          short.issuer,
+          short.clients.public.clientId,
+          '3',
+          '0',
+        ]);
+        children.push(child);
+        return child;
+      });
+      await Promise.all(group.map((c) => c.next('ready')));
+      for (let expiry = 1; expiry <= 2; expiry += 1) {
+        const expiresAt = (await store.get(login as string))?.expiresAt as number;
+        expect(expiresAt).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now() + 100)));
+        short.resetCounts();
+        const hashes = await freshTogether(group);
+        expect(new Set(hashes.flat()).size).toBe(1);
+        expect(short.counts().token.refresh_token).toBe(1);
+        expect(await store.list('credentials/test-as/')).toEqual([login]);
+      }
+      for (const child of group) child.send('exit');
+      for (const child of group) expect(await child.exited).toBe(0);
+    } finally {
+      await store.close();
+      await short.close();
     }
   }, 120_000);
 
