@@ -60,7 +60,11 @@ export interface AuthenticateOptions {
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_SKEW_MS = 60_000;
 
-function assertProvider(provider: unknown): asserts provider is AuthProvider {
+/** Checks that `provider` is one `defineProvider()` made; `what` names the call in the `TypeError`. */
+export function assertProvider(
+  provider: unknown,
+  what = 'authenticate()',
+): asserts provider is AuthProvider {
   const p = provider as Partial<AuthProvider> | null;
   if (
     typeof p !== 'object' ||
@@ -68,9 +72,7 @@ function assertProvider(provider: unknown): asserts provider is AuthProvider {
     typeof p.id !== 'string' ||
     typeof p.strategy !== 'object'
   ) {
-    throw new TypeError(
-      'authenticate() takes a provider made by defineProvider() or a provider package',
-    );
+    throw new TypeError(`${what} takes a provider made by defineProvider() or a provider package`);
   }
 }
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
+import { assertProvider } from './authenticate.js';
 import { credentialKey } from './credentials.js';
 import { LatchkeyError } from './errors.js';
 import { saveLogin } from './save-login.js';
 import { createSession, type Session } from './session.js';
 import type { CredentialStore, JsonObject } from './store/types.js';
-import { userStore } from './store/user-store.js';
+import { assertUserId, userStore } from './store/user-store.js';
 import { accountName, findStored } from './stored-logins.js';
 import {
   type EventPayload,
@@ -17,6 +18,7 @@ import type { AuthProvider } from './strategies/provider.js';
 import { createEngine } from './strategies/registry.js';
 import type { StrategyEngine } from './strategies/types.js';
 import { deadline } from './util/abort.js';
+import { isLoopbackRedirect, parseUrl } from './util/url.js';
 
 /** Options of {@link startSignIn}. */
 export interface StartSignInOptions {
@@ -85,14 +87,6 @@ const DEFAULT_SKEW_MS = 60_000;
 const MAX_PENDING = 20;
 const PENDING_PREFIX = 'signin/';
 const PENDING_KIND = 'latchkey-web-sign-in';
-const MAX_USER_LENGTH = 512;
-
-function assertProviders(value: unknown, what: string): asserts value is AuthProvider {
-  const p = value as Partial<AuthProvider> | null;
-  if (typeof p !== 'object' || p === null || typeof p.id !== 'string' || !p.strategy) {
-    throw new TypeError(`${what} takes a provider made by defineProvider() or a provider package`);
-  }
-}
 
 function assertOptions(options: unknown, what: string): void {
   const o = options as { store?: Partial<CredentialStore>; user?: unknown } | null;
@@ -100,23 +94,18 @@ function assertOptions(options: unknown, what: string): void {
   if (typeof o.store?.get !== 'function' || typeof o.store.lock !== 'function') {
     throw new TypeError(`${what} needs options.store, a CredentialStore`);
   }
-  if (typeof o.user !== 'string' || o.user === '' || o.user.length > MAX_USER_LENGTH) {
-    throw new TypeError(
-      `${what} needs options.user, the host's id for the user: a non-empty string of at most ${MAX_USER_LENGTH} characters`,
-    );
-  }
+  assertUserId(o.user, `${what} needs options.user, the host's id for the user`);
 }
 
 /** Checks a redirect URI the way RFC 6749 §3.1.2 and RFC 8252 §8.3 ask. */
 function checkRedirectUri(value: unknown): URL {
-  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+  const url = typeof value === 'string' ? parseUrl(value) : undefined;
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash !== '') {
     throw new TypeError(
       'startSignIn() needs options.redirectUri, the absolute https:// URL registered with the provider, without a fragment',
     );
   }
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  if (url.protocol === 'http:' && !loopback) {
+  if (url.protocol === 'http:' && !isLoopbackRedirect(url)) {
     throw new LatchkeyError(
       'INSECURE_ENDPOINT',
       `The redirect URI ${url.origin}${url.pathname} uses plain http on a host that is not loopback, so the authorization code would cross the network in clear. Use https.`,
@@ -233,7 +222,7 @@ export async function startSignIn(
   provider: AuthProvider,
   options: StartSignInOptions,
 ): Promise<StartedSignIn> {
-  assertProviders(provider, 'startSignIn()');
+  assertProvider(provider, 'startSignIn()');
   assertOptions(options, 'startSignIn()');
   const redirectUri = checkRedirectUri(options.redirectUri).href;
   const expiresInMs = checkExpiry(options.expiresInMs);
@@ -292,7 +281,8 @@ function parseCallback(value: unknown): { url: URL; relative: boolean } {
       'finishSignIn() needs options.callbackUrl, the URL the browser came back to',
     );
   }
-  if (URL.canParse(text)) return { url: new URL(text), relative: false };
+  const absolute = parseUrl(text);
+  if (absolute) return { url: absolute, relative: false };
   if (
     text.startsWith('/') &&
     !text.startsWith('//') &&
@@ -344,7 +334,7 @@ export async function finishSignIn(
 ): Promise<Session> {
   const providers: readonly AuthProvider[] = Array.isArray(provider) ? provider : [provider];
   if (providers.length === 0) throw new TypeError('finishSignIn() needs at least one provider');
-  for (const p of providers) assertProviders(p, 'finishSignIn()');
+  for (const p of providers) assertProvider(p, 'finishSignIn()');
   assertOptions(options, 'finishSignIn()');
   const callback = parseCallback(options.callbackUrl);
   const store = userStore(options.store, options.user);

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { isLatchkeyError, type LatchkeyErrorCode } from '@latchkey/core';
+import {
+  type AuthProvider,
+  authenticate,
+  type CredentialStore,
+  defineProvider,
+  isLatchkeyError,
+  type LatchkeyErrorCode,
+  type Session,
+} from '@latchkey/core';
+import { completeAuthorization, type TestAuthServer } from '@latchkey/testkit';
 import { expect } from 'vitest';
 
 /** The repository root: children run from there, so tsx maps @latchkey/* to the sources. */
@@ -16,6 +25,30 @@ let schemas = 0;
 export function freshSchema(prefix = 's'): string {
   schemas += 1;
   return `${prefix}_${process.pid}_${schemas}`;
+}
+
+/** The provider of the test authorization server's public client. */
+export function testProvider(server: TestAuthServer): AuthProvider {
+  return defineProvider({
+    id: 'test-as',
+    strategy: {
+      kind: 'oauth',
+      issuer: server.issuer,
+      clientId: server.clients.public.clientId,
+      scopes: ['openid', 'email', 'read'],
+    },
+  });
+}
+
+/** Signs the test server's user in through its browser-less user agent, into `store`. */
+export function signInUnattended(server: TestAuthServer, store: CredentialStore): Promise<Session> {
+  return authenticate(testProvider(server), {
+    store,
+    timeoutMs: 20_000,
+    openUrl: (url) => {
+      completeAuthorization(url).catch(() => {});
+    },
+  });
 }
 
 /** A random 32-byte key-encryption key. */

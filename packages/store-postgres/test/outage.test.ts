@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { authenticate, defineProvider, type Session } from '@latchkey/core';
+import type { Session } from '@latchkey/core';
 import {
-  completeAuthorization,
   startAuthServer,
   startPostgres,
   type TestAuthServer,
@@ -9,7 +8,14 @@ import {
 } from '@latchkey/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore } from '../src/index.js';
-import { everythingOf, expectCode, freshSchema, newKey, thrown } from './helpers.js';
+import {
+  everythingOf,
+  expectCode,
+  freshSchema,
+  newKey,
+  signInUnattended,
+  thrown,
+} from './helpers.js';
 
 const PASSWORD = `canary-password-${randomBytes(6).toString('hex')}`;
 const CANARY = `canary-token-${randomBytes(6).toString('hex')}`;
@@ -56,25 +62,8 @@ async function everyOperationUnavailable(store: PostgresStore): Promise<void> {
   expect(ran).toBe(false);
 }
 
-async function signIn(store: PostgresStore): Promise<Session> {
-  return authenticate(
-    defineProvider({
-      id: 'test-as',
-      strategy: {
-        kind: 'oauth',
-        issuer: auth.issuer,
-        clientId: auth.clients.public.clientId,
-        scopes: ['openid', 'email', 'read'],
-      },
-    }),
-    {
-      store,
-      timeoutMs: 20_000,
-      openUrl: (url) => {
-        completeAuthorization(url).catch(() => {});
-      },
-    },
-  );
+function signIn(store: PostgresStore): Promise<Session> {
+  return signInUnattended(auth, store);
 }
 
 describe('the database stopped or restarted', () => {

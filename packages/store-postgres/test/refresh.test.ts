@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { CredentialStore } from '@latchkey/core';
 import {
-  type AuthProvider,
-  authenticate,
-  type CredentialStore,
-  defineProvider,
-} from '@latchkey/core';
-import {
-  completeAuthorization,
   startAuthServer,
   startPostgres,
   type TestAuthServer,
@@ -14,7 +8,14 @@ import {
 } from '@latchkey/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../src/index.js';
-import { type Child, freshSchema, killAll, newKey, startChild } from './helpers.js';
+import {
+  type Child,
+  freshSchema,
+  killAll,
+  newKey,
+  signInUnattended,
+  startChild,
+} from './helpers.js';
 
 let auth: TestAuthServer;
 let database: TestPostgres;
@@ -47,41 +48,31 @@ afterAll(async () => {
   await database?.stop();
 });
 
-function provider(): AuthProvider {
-  return defineProvider({
-    id: 'test-as',
-    strategy: {
-      kind: 'oauth',
-      issuer: auth.issuer,
-      clientId: auth.clients.public.clientId,
-      scopes: ['openid', 'email', 'read'],
-    },
-  });
-}
-
-/** Signs alice in through the test server's browser-less user, into `store`. */
-async function signIn(store: CredentialStore): Promise<string> {
-  await authenticate(provider(), {
-    store,
-    timeoutMs: 20_000,
-    openUrl: (url) => {
-      completeAuthorization(url).catch(() => {});
-    },
-  });
+/** Signs alice in at `server` through its browser-less user, into `store`; returns the login's key. */
+async function signIn(store: CredentialStore, server: TestAuthServer = auth): Promise<string> {
+  await signInUnattended(server, store);
   const [login] = await store.list('credentials/test-as/');
   expect(login).toBe('credentials/test-as/alice%40example.test');
   return login as string;
 }
 
-function refreshers(schema: string, count: number, calls: number): Child[] {
+/** Starts `count` children on the login, each calling fresh() `calls` times on every "go". */
+function refreshers(
+  schema: string,
+  count: number,
+  calls: number,
+  server: TestAuthServer = auth,
+  minValidityMs?: number,
+): Child[] {
   return Array.from({ length: count }, () => {
     const child = startChild([
       'refresh',
       database.connectionString,
       schema,
-      auth.issuer,
-      auth.clients.public.clientId,
+      server.issuer,
+      server.clients.public.clientId,
       String(calls),
+      ...(minValidityMs === undefined ? [] : [String(minValidityMs)]),
     ]);
     children.push(child);
     return child;
@@ -145,41 +136,11 @@ describe('refresh across processes on one postgresStore', () => {
       encryption: key,
     });
     try {
-      await authenticate(
-        defineProvider({
-          id: 'test-as',
-          strategy: {
-            kind: 'oauth',
-            issuer: short.issuer,
-            clientId: short.clients.public.clientId,
-            scopes: ['openid', 'email', 'read'],
-          },
-        }),
-        {
-          store,
-          timeoutMs: 20_000,
-          openUrl: (url) => {
-            completeAuthorization(url).catch(() => {});
-          },
-        },
-      );
-      const [login] = await store.list('credentials/test-as/');
-      const group = Array.from({ length: 6 }, () => {
-        const child = startChild([
-          'refresh',
-          database.connectionString,
-          schema,
-          short.issuer,
-          short.clients.public.clientId,
-          '3',
-          '0',
-        ]);
-        children.push(child);
-        return child;
-      });
+      const login = await signIn(store, short);
+      const group = refreshers(schema, 6, 3, short, 0);
       await Promise.all(group.map((c) => c.next('ready')));
       for (let expiry = 1; expiry <= 2; expiry += 1) {
-        const expiresAt = (await store.get(login as string))?.expiresAt as number;
+        const expiresAt = (await store.get(login))?.expiresAt as number;
         expect(expiresAt).toBeGreaterThan(0);
         await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now() + 100)));
         short.resetCounts();
@@ -244,13 +205,7 @@ describe('refresh across processes on one postgresStore', () => {
     ]);
     children.push(holder);
     try {
-      const session = await authenticate(provider(), {
-        store,
-        timeoutMs: 20_000,
-        openUrl: (url) => {
-          completeAuthorization(url).catch(() => {});
-        },
-      });
+      const session = await signInUnattended(auth, store);
       const [login] = await store.list('credentials/test-as/');
       await holder.next('locked');
       auth.resetCounts();

@@ -3,7 +3,7 @@
 // a callback brought by another user or replayed finds nothing.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { authenticate, defineProvider, finishSignIn, startSignIn, userStore } from '@latchkey/core';
+import { authenticate, finishSignIn, startSignIn, userStore } from '@latchkey/core';
 import {
   completeAuthorization,
   startAuthServer,
@@ -14,7 +14,7 @@ import {
 } from '@latchkey/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../src/index.js';
-import { freshSchema, newKey, root } from './helpers.js';
+import { freshSchema, newKey, root, testProvider } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/web-sign-in-child.ts', import.meta.url));
 const redirectUri = 'http://127.0.0.1:9/platform/callback';
@@ -80,15 +80,7 @@ describe('a web sign-in across instances on postgresStore', () => {
       encryption: key,
     });
     try {
-      const provider = defineProvider({
-        id: 'test-as',
-        strategy: {
-          kind: 'oauth',
-          issuer: auth.issuer,
-          clientId: auth.clients.public.clientId,
-          scopes: ['openid', 'email', 'read'],
-        },
-      });
+      const provider = testProvider(auth);
       const session = await authenticate(provider, {
         store: userStore(store, 'user-1'),
         interactive: false,
@@ -117,15 +109,7 @@ describe('a web sign-in across instances on postgresStore', () => {
       encryption: key,
     });
     try {
-      const provider = defineProvider({
-        id: 'test-as',
-        strategy: {
-          kind: 'oauth',
-          issuer: auth.issuer,
-          clientId: auth.clients.public.clientId,
-          scopes: ['openid', 'email', 'read'],
-        },
-      });
+      const provider = testProvider(auth);
       const sessions = [];
       for (const user of ['ann', 'bob']) {
         const { url } = await startSignIn(provider, { store, user, redirectUri });

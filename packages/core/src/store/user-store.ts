@@ -3,6 +3,16 @@ import type { CredentialStore } from './types.js';
 const MAX_USER_LENGTH = 512;
 
 /**
+ * Checks a host's id for a user: a non-empty string of at most 512 characters. `needs`
+ * begins the `TypeError` message, naming the call and the option.
+ */
+export function assertUserId(user: unknown, needs: string): asserts user is string {
+  if (typeof user !== 'string' || user === '' || user.length > MAX_USER_LENGTH) {
+    throw new TypeError(`${needs}: a non-empty string of at most ${MAX_USER_LENGTH} characters`);
+  }
+}
+
+/**
  * The part of a shared credential store that belongs to one of the host's users: every
  * key is kept under a prefix made from `user`, and `list()` sees that user's keys only,
  * so a store can serve many users and no call through this view reaches another user's
@@ -24,11 +34,7 @@ export function userStore(store: CredentialStore, user: string): CredentialStore
   if (typeof store?.get !== 'function' || typeof store.lock !== 'function') {
     throw new TypeError('userStore() needs a CredentialStore');
   }
-  if (typeof user !== 'string' || user === '' || user.length > MAX_USER_LENGTH) {
-    throw new TypeError(
-      `userStore() needs the host's id for the user: a non-empty string of at most ${MAX_USER_LENGTH} characters`,
-    );
-  }
+  assertUserId(user, "userStore() needs the host's id for the user");
   const prefix = `users/${encodeURIComponent(user)}/`;
   const checked = (key: string): string => {
     if (typeof key !== 'string') throw new TypeError('A credential store key must be a string');

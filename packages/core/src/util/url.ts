@@ -5,6 +5,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * Whether `url` is a loopback redirect URI as native apps use one (RFC 8252 §7.3):
+ * plain http to `127.0.0.1`, `[::1]` or `localhost`.
+ */
+export function isLoopbackRedirect(url: URL): boolean {
+  return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}
+
 /** Parses `value` as an absolute URL, or returns `undefined`. */
 export function parseUrl(value: string): URL | undefined {
   try {

@@ -5,16 +5,12 @@ import { signInOpener } from '../../open-url.js';
 import { Secret } from '../../secret.js';
 import type { ProviderOf } from '../common-types.js';
 import { createOAuthContext, type OAuthContext } from '../oauth/authorization-server.js';
-import {
-  bindingForKey,
-  type DpopBinding,
-  newDpopBinding,
-  storedDpopBinding,
-} from '../oauth/dpop.js';
+import { type DpopBinding, newDpopBinding, storedDpopBinding } from '../oauth/dpop.js';
 import type { FlowContext } from '../oauth/flow-context.js';
 import {
   corruptPending,
   finishRedirectFlow,
+  pendingDpopBinding,
   readRedirectPending,
   startRedirectFlow,
 } from '../oauth/redirect-flow.js';
@@ -354,7 +350,7 @@ export function mcpEngine(
       };
     },
     async finishRedirect(pending, callback, state, signal) {
-      const { metadata, login, dpopKey } = pending;
+      const { metadata, login } = pending;
       const kept = readRedirectPending(pending);
       const keptLogin = login as unknown as McpLoginState | undefined;
       if (
@@ -369,12 +365,7 @@ export function mcpEngine(
         throw corruptPending();
       }
       const as = metadata as unknown as oauth.AuthorizationServer;
-      let dpop: DpopBinding | undefined;
-      if (typeof dpopKey === 'string') {
-        dpop = await bindingForKey(new Secret(dpopKey)).catch(() => {
-          throw corruptPending();
-        });
-      }
+      const dpop = await pendingDpopBinding(pending);
       const context = contextFor(
         as,
         await clientOf(keptLogin),
@@ -382,7 +373,7 @@ export function mcpEngine(
         keptLogin.resource,
         dpop,
       );
-      const token = await finishRedirectFlow(context, pending, callback, state, signal);
+      const token = await finishRedirectFlow(context, kept, callback, state, signal);
       return toCredentials(context, token, mcpAccountName(as.issuer) ?? as.issuer, {
         scopes: kept.scopes,
         engine: keptLogin,

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { LatchkeyError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import type { CredentialStore, JsonObject } from '../../store/types.js';
-import { endpointProblem } from '../../util/url.js';
+import { endpointProblem, isLoopbackRedirect } from '../../util/url.js';
 import { toLatchkeyError } from '../oauth/errors.js';
 import type { ClientAuthentication } from '../oauth/types.js';
 import { allowInsecure, type DiscoveryHttp } from './discovery.js';
@@ -103,7 +103,7 @@ async function register(
         response_types: ['code'],
         token_endpoint_auth_method: 'none',
         // A loopback redirect is a native app's (RFC 8252); any other is a web app's.
-        application_type: isLoopbackRedirect(redirectUri) ? 'native' : 'web',
+        application_type: isLoopbackRedirect(new URL(redirectUri)) ? 'native' : 'web',
       },
       {
         [oauth.customFetch]: http.fetch,
@@ -231,13 +231,5 @@ export async function resolveClient(input: {
   throw new LatchkeyError(
     'REGISTRATION_FAILED',
     `The authorization server ${as.issuer} offers no way for Latchkey to register (no client ID metadata document support, no registration endpoint). Register a client with it and pass it as the client option.`,
-  );
-}
-
-function isLoopbackRedirect(uri: string): boolean {
-  const { protocol, hostname } = new URL(uri);
-  return (
-    protocol === 'http:' &&
-    (hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost')
   );
 }

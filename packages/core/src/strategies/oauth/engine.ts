@@ -1,14 +1,18 @@
 import type { AuthorizationServer } from 'oauth4webapi';
 import { type Credentials, freezeCredentials } from '../../credentials.js';
 import { signInOpener } from '../../open-url.js';
-import { Secret } from '../../secret.js';
 import type { JsonObject } from '../../store/types.js';
 import type { ProviderOf } from '../common-types.js';
 import type { EngineOptions, StrategyEngine } from '../types.js';
 import { type OAuthContext, resolveAuthorizationServer } from './authorization-server.js';
-import { bindingForKey, type DpopBinding, newDpopBinding, storedDpopBinding } from './dpop.js';
+import { type DpopBinding, newDpopBinding, storedDpopBinding } from './dpop.js';
 import type { FlowContext } from './flow-context.js';
-import { corruptPending, finishRedirectFlow, startRedirectFlow } from './redirect-flow.js';
+import {
+  finishRedirectFlow,
+  pendingDpopBinding,
+  readRedirectPending,
+  startRedirectFlow,
+} from './redirect-flow.js';
 import { runFlow } from './run-flow.js';
 import { credentialsForNewLogin, refreshCredentials, revokeCredentials } from './token-requests.js';
 import type { OAuthStrategy } from './types.js';
@@ -127,7 +131,8 @@ export function oauthEngine(
       };
     },
     async finishRedirect(pending, callback, state, signal) {
-      const { metadata, dpopKey } = pending;
+      const { metadata } = pending;
+      const kept = readRedirectPending(pending);
       const known =
         strategy.discovery && typeof metadata === 'object' && metadata !== null
           ? resolveAuthorizationServer(provider, {
@@ -137,16 +142,10 @@ export function oauthEngine(
             })
           : undefined;
       const base = known ? await known : await context(signal);
-      let dpop: DpopBinding | undefined;
-      if (typeof dpopKey === 'string') {
-        dpop = await bindingForKey(new Secret(dpopKey)).catch(() => {
-          throw corruptPending();
-        });
-      }
+      const dpop = await pendingDpopBinding(pending);
       const ctx = dpop ? base.withDpop(dpop) : base;
-      const token = await finishRedirectFlow(ctx, pending, callback, state, signal);
-      const scopes = (pending.scopes as string[] | undefined) ?? [];
-      const credentials = await credentialsForNewLogin(ctx, token, scopes, signal);
+      const token = await finishRedirectFlow(ctx, kept, callback, state, signal);
+      const credentials = await credentialsForNewLogin(ctx, token, kept.scopes, signal);
       return withLoginState(credentials, ctx);
     },
     async refresh(current, signal, save) {

@@ -3,6 +3,7 @@ import { Secret } from '../../secret.js';
 import type { JsonObject } from '../../store/types.js';
 import { createAuthorizationRequest, validateCallback } from './authorization-request.js';
 import type { OAuthContext } from './authorization-server.js';
+import { bindingForKey, type DpopBinding } from './dpop.js';
 import { exchangeAuthorizationCode, type TokenResult } from './token-requests.js';
 
 /** What a redirect sign-in keeps until its callback, as JSON for the credential store. */
@@ -63,6 +64,15 @@ export function readRedirectPending(pending: JsonObject): RedirectFlowPending {
   return { codeVerifier, redirectUri, scopes: scopes as string[] };
 }
 
+/** The DPoP key a pending sign-in kept (`dpopKey`), or `undefined` for bearer tokens. */
+export async function pendingDpopBinding(pending: JsonObject): Promise<DpopBinding | undefined> {
+  const { dpopKey } = pending;
+  if (typeof dpopKey !== 'string') return undefined;
+  return bindingForKey(new Secret(dpopKey)).catch(() => {
+    throw corruptPending();
+  });
+}
+
 /** The error for a pending sign-in in the store that cannot be read. */
 export function corruptPending(): LatchkeyError {
   return new LatchkeyError(
@@ -80,12 +90,11 @@ export function corruptPending(): LatchkeyError {
  */
 export async function finishRedirectFlow(
   context: OAuthContext,
-  pending: JsonObject,
+  kept: RedirectFlowPending,
   callback: URL,
   state: string,
   signal: AbortSignal,
 ): Promise<TokenResult> {
-  const kept = readRedirectPending(pending);
   const request = Object.freeze({
     url: '',
     state,
