@@ -3,10 +3,25 @@ import type pg from 'pg';
 import { databaseError, unavailableError } from './database-errors.js';
 import { cancelledError, throwIfAborted } from './lock-errors.js';
 
+/** A row of the table as the store reads it. */
+export interface StoredRow {
+  version: string | number | bigint;
+  value: Buffer;
+  data_key: Buffer;
+  key_id: string;
+  /** Of a row from a notification: the tag that vouches for it at its version. */
+  notice_tag?: Buffer;
+}
+
 /** One advisory lock held on the lock connection. */
 export interface HeldAdvisoryLock {
   /** Whether the connection that held it ended: the server released the lock with it. */
   readonly lost: boolean;
+  /**
+   * The key's row as it was once the lock was taken (`null`: no row), when the wait
+   * asked for it with `read`; read in the same round trip as the lock.
+   */
+  readonly row: StoredRow | null | undefined;
   /** Unlocks and tells the waiters (`NOTIFY`). Never throws; calling it again does nothing. */
   release(): Promise<void>;
 }
@@ -20,8 +35,17 @@ export interface AdvisoryWait<T> {
   signal: AbortSignal | undefined;
   /** Builds the `STORE_LOCKED` error. */
   timedOut: () => Error;
-  /** Run after each wait: a value ends the wait without the lock. */
-  settled?: (() => Promise<T | undefined>) | undefined;
+  /**
+   * A `SELECT` of the key's row (its SQL, with the key as a literal), run in the same
+   * round trip as each attempt at the lock, in a statement of its own: it sees every
+   * write committed before the lock was taken.
+   */
+  read?: string | undefined;
+  /**
+   * Run after each wait, with the row that a write under the lock sent in its `NOTIFY`
+   * (see {@link writeNotice}) when one came: a value ends the wait without the lock.
+   */
+  settled?: ((notified: StoredRow | undefined) => Promise<T | undefined>) | undefined;
 }
 
 /**
@@ -46,6 +70,48 @@ export interface LockConnectionOptions {
   pollMs: readonly [number, number];
   /** How long the connection stays open with nothing held or waited for, in ms. */
   idleMs: number;
+}
+
+// A NOTIFY payload must be shorter than 8,000 bytes; a longer row wakes waiters without it.
+const MAX_PAYLOAD_BYTES = 7_900;
+
+/**
+ * What a write under the lock sends with `pg_notify` when it commits, as SQL text that
+ * PostgreSQL completes with the row's new version: `<lockId> <version> <value> <data key>
+ * <tag> <key id>`, the bytes in base64. That is the row as the table holds it (ciphertext
+ * and wrapped data key, never plaintext) and the tag that vouches for it at that version,
+ * so waiters in other processes take the new value from the notification instead of
+ * reading the row again. Without a tag (the version was not known in advance), or for a
+ * row too large for a payload, it sends `<lockId> <version>` only, and waiters read it.
+ */
+export function writeNotice(
+  lockId: string,
+  sealed: { value: Buffer; dataKey: Buffer; keyId: string; noticeTag?: Buffer | undefined },
+): { head: string; tail: string } {
+  if (sealed.noticeTag === undefined) return { head: `${lockId} `, tail: '' };
+  const tail = ` ${sealed.value.toString('base64')} ${sealed.dataKey.toString('base64')} ${sealed.noticeTag.toString('base64')} ${sealed.keyId}`;
+  // The head, a space and a version of up to 19 digits go before the tail.
+  const fits = lockId.length + 21 + Buffer.byteLength(tail, 'utf8') <= MAX_PAYLOAD_BYTES;
+  return { head: `${lockId} `, tail: fits ? tail : '' };
+}
+
+/** The lock id of a `NOTIFY` payload, and the row when it holds one (see {@link writeNotice}). */
+function parseNotice(payload: string): { lockId: string; row: StoredRow | undefined } {
+  const parts = payload.split(' ');
+  const lockId = parts[0] as string;
+  if (parts.length < 6) return { lockId, row: undefined };
+  const [, version, value, dataKey, tag] = parts as [string, string, string, string, string];
+  if (!/^\d{1,19}$/.test(version)) return { lockId, row: undefined };
+  return {
+    lockId,
+    row: {
+      version,
+      value: Buffer.from(value, 'base64'),
+      data_key: Buffer.from(dataKey, 'base64'),
+      notice_tag: Buffer.from(tag, 'base64'),
+      key_id: parts.slice(5).join(' '),
+    },
+  };
 }
 
 /**
@@ -90,7 +156,7 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const holdings = new Set<Holding>();
   // Per lock id, the wake-up of every wait in this process.
-  const waiters = new Map<string, Set<() => void>>();
+  const waiters = new Map<string, Set<(row?: StoredRow) => void>>();
   let waiting = 0;
 
   const wakeAll = () => {
@@ -117,7 +183,8 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
       fresh.on('end', () => drop(fresh));
       fresh.on('notification', (message) => {
         if (message.channel !== channel || message.payload === undefined) return;
-        for (const wake of waiters.get(message.payload) ?? []) wake();
+        const { lockId, row } = parseNotice(message.payload);
+        for (const wake of waiters.get(lockId) ?? []) wake(row);
       });
       try {
         await fresh.connect();
@@ -173,12 +240,17 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
     }
   };
 
-  const held = (holding: Holding, lockId: string): HeldAdvisoryLock => {
+  const held = (
+    holding: Holding,
+    lockId: string,
+    row: StoredRow | null | undefined,
+  ): HeldAdvisoryLock => {
     let released: Promise<void> | undefined;
     return {
       get lost() {
         return holding.lost;
       },
+      row,
       release: () => {
         released ??= unlock(holding, lockId);
         return released;
@@ -192,9 +264,12 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
       waiting += 1;
       clearTimeout(idleTimer);
       let woken = false;
+      // The row the last write under the lock sent, until a check used it.
+      let notified: StoredRow | undefined;
       let wake: (() => void) | undefined;
-      const onWake = () => {
+      const onWake = (row?: StoredRow) => {
         woken = true;
+        if (row) notified = row;
         wake?.();
       };
       let set = waiters.get(lockId);
@@ -209,12 +284,23 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
           const active = await open();
           woken = false;
           let locked: boolean;
+          let row: StoredRow | null | undefined;
           try {
-            const { rows } = await active.query<{ locked: boolean }>(
-              'SELECT pg_try_advisory_lock($1::bigint) AS locked',
-              [lockId],
-            );
-            locked = rows[0]?.locked === true;
+            if (wait.read === undefined) {
+              const { rows } = await active.query<{ locked: boolean }>(
+                'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+                [lockId],
+              );
+              locked = rows[0]?.locked === true;
+            } else {
+              // Two statements in one simple query: the read takes its snapshot after the
+              // lock was taken. (The lock id is a decimal integer of this module's.)
+              const results = (await active.query(
+                `SELECT pg_try_advisory_lock(${BigInt(lockId)}::bigint) AS locked; ${wait.read}`,
+              )) as unknown as pg.QueryResult[];
+              locked = results[0]?.rows[0]?.locked === true;
+              row = (results[1]?.rows[0] as StoredRow | undefined) ?? null;
+            }
           } catch (error) {
             drop(active);
             throw databaseError(error, 'take a lock');
@@ -222,7 +308,7 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
           if (locked) {
             const holding: Holding = { lost: client !== active, client: active };
             holdings.add(holding);
-            const lock = held(holding, lockId);
+            const lock = held(holding, lockId, row);
             if (signal?.aborted) {
               await lock.release();
               throw cancelledError(signal);
@@ -258,7 +344,9 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
           }
           if (closed) throw closedError();
           if (wait.settled) {
-            const value = await wait.settled();
+            const row = notified;
+            notified = undefined;
+            const value = await wait.settled(row);
             if (value !== undefined) return { settled: value };
           }
           if (Date.now() >= wait.deadline) throw wait.timedOut();

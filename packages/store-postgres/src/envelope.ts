@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { LatchkeyError } from '@latchkey/core';
 
 /**
@@ -43,6 +51,12 @@ export interface SealedValue {
   keyId: string;
 }
 
+/** A sealed value with the tag that vouches for it in a notification (see {@link sealValue}). */
+export interface NoticedValue extends SealedValue {
+  /** HMAC-SHA256 under a key derived from the row's data key; present when a version was given. */
+  noticeTag?: Buffer | undefined;
+}
+
 /** A failure to open a row that says why, without any secret; the store turns it into `STORE_CORRUPT`. */
 export class OpenFailure extends Error {}
 
@@ -52,6 +66,7 @@ const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const VALUE_AAD = 'latchkey-store-postgres/value/v1';
 const DATA_KEY_AAD = 'latchkey-store-postgres/data-key/v1';
+const NOTICE_INFO = 'latchkey-store-postgres/notice/v1';
 
 function encrypt(key: Buffer, plain: Buffer, aad: Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
@@ -80,6 +95,41 @@ function decrypt(key: Buffer, sealed: Buffer, aad: Buffer): Buffer | undefined {
 /** The additional data a value's ciphertext is bound to: the table (`schema.table`) and the key of its row. */
 function valueAad(table: string, key: string): Buffer {
   return Buffer.from(`${VALUE_AAD}\0${table}\0${key}`, 'utf8');
+}
+
+/**
+ * The tag that vouches for a row sent in a notification at `version`: an HMAC-SHA256,
+ * keyed from the row's data key with HKDF, over table, key, version, key id and the
+ * row's bytes. Only a holder of the key-encryption key can make one, so a role that can
+ * only `NOTIFY` cannot pass an older row off as a newer version.
+ */
+function noticeTag(
+  dataKey: Buffer,
+  table: string,
+  key: string,
+  version: string,
+  row: SealedValue,
+): Buffer {
+  const macKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), NOTICE_INFO, KEY_BYTES));
+  try {
+    return createHmac('sha256', macKey)
+      .update(
+        JSON.stringify([
+          NOTICE_INFO,
+          table,
+          key,
+          version,
+          row.keyId,
+          row.value.length,
+          row.dataKey.length,
+        ]),
+      )
+      .update(row.value)
+      .update(row.dataKey)
+      .digest();
+  } finally {
+    macKey.fill(0);
+  }
 }
 
 /**
@@ -161,18 +211,23 @@ export interface Keyring {
 /**
  * Encrypts `json` for the row of `key` in `table`: a fresh random data key encrypts it
  * (AES-256-GCM, bound to table and key), and the keyring's current key wraps the data key.
+ * With `noticeVersion`, the version the row will have once written, it also makes the
+ * tag that vouches for the row in a notification.
  */
 export async function sealValue(
   keyring: Keyring,
   table: string,
   key: string,
   json: string,
-): Promise<SealedValue> {
+  noticeVersion?: string,
+): Promise<NoticedValue> {
   const dataKey = randomBytes(KEY_BYTES);
   try {
     const value = encrypt(dataKey, Buffer.from(json, 'utf8'), valueAad(table, key));
     const wrapped = await keyring.current.wrap(dataKey);
-    return { value, dataKey: wrapped, keyId: keyring.current.keyId };
+    const sealed: SealedValue = { value, dataKey: wrapped, keyId: keyring.current.keyId };
+    if (noticeVersion === undefined) return sealed;
+    return { ...sealed, noticeTag: noticeTag(dataKey, table, key, noticeVersion, sealed) };
   } finally {
     dataKey.fill(0);
   }
@@ -181,13 +236,15 @@ export async function sealValue(
 /**
  * Decrypts a row sealed by {@link sealValue} back to its JSON text. Throws
  * {@link OpenFailure} when the row's key id is unknown, its data key does not unwrap, or
- * its value does not decrypt for this table and key (a wrong key, a changed or moved row).
+ * its value does not decrypt for this table and key (a wrong key, a changed or moved row),
+ * and, with `notice`, when its tag does not vouch for the row at that version.
  */
 export async function openValue(
   keyring: Keyring,
   table: string,
   key: string,
   row: SealedValue,
+  notice?: { version: string; tag: Buffer },
 ): Promise<string> {
   const wrappingKey = keyring.byId.get(row.keyId);
   if (wrappingKey === undefined) {
@@ -197,6 +254,12 @@ export async function openValue(
   }
   const dataKey = await wrappingKey.unwrap(row.dataKey);
   try {
+    if (notice) {
+      const expected = noticeTag(dataKey, table, key, notice.version, row);
+      if (notice.tag.length !== expected.length || !timingSafeEqual(notice.tag, expected)) {
+        throw new OpenFailure('the notification does not vouch for this row at its version');
+      }
+    }
     const plain = decrypt(dataKey, row.value, valueAad(table, key));
     if (plain === undefined) {
       throw new OpenFailure(

@@ -13,9 +13,11 @@ import {
   isHeld,
   type LockConnection,
   lockChannel,
+  type StoredRow,
+  writeNotice,
 } from './advisory-locks.js';
 import { databaseError, unavailableError } from './database-errors.js';
-import { OpenFailure, openValue, sealValue } from './envelope.js';
+import { OpenFailure, openValue, type SealedValue, sealValue } from './envelope.js';
 import { createKeyedMutex } from './keyed-mutex.js';
 import { formatSeconds, resolveLockTimeout, throwIfAborted } from './lock-errors.js';
 import { type PostgresStoreOptions, resolveOptions } from './options.js';
@@ -40,21 +42,19 @@ interface HeldKey {
   /** False once `lock()` released it: writes from code that outlived `fn` are plain writes. */
   active: boolean;
   readonly lock: HeldAdvisoryLock;
+  readonly lockId: string;
   /** The row version a read under the lock saw (`'0'`: no row); `undefined` before any read. */
   seen: string | undefined;
-}
-
-interface Row {
-  version: string | number | bigint;
-  value: Buffer;
-  data_key: Buffer;
-  key_id: string;
+  /** The row read with the lock, for the first `get` of the key under it (`null`: no row). */
+  prefetched: StoredRow | null | undefined;
 }
 
 // Btree index entries are limited to about 2,700 bytes; keys stay well under it.
 const MAX_KEY_BYTES = 2048;
 const LOCK_POLL_MS = [200, 300] as const;
 const LOCK_IDLE_MS = 1_000;
+// How many keys' last seen row versions a store keeps, to tell a notification's row is new.
+const VERSIONS_KEPT = 10_000;
 // How the lock connection shows in pg_stat_activity, unless the host's settings name one.
 const LOCK_APPLICATION_NAME = 'latchkey-store-postgres locks';
 // What core's sessions pass to a store's lock() to be told when a refresh landed while
@@ -78,7 +78,11 @@ const SETTLED_WHILE_WAITING = Symbol.for('@latchkey/core.lock.settledWhileWaitin
  * session-level advisory lock taken on a connection of the store's own (never one of
  * the pool, so reads and writes inside `fn` never wait for a pool slot). Waiters retry
  * when the holder's `NOTIFY` says it unlocked, and every 200–300 ms in case the holder's
- * connection died (the server then releases its locks, but sends no `NOTIFY`). Inside
+ * connection died (the server then releases its locks, but sends no `NOTIFY`). A write
+ * under the lock also sends a `NOTIFY` as it commits, with the row as stored (ciphertext
+ * and wrapped data key), which a session waiting for that refresh decrypts instead of
+ * reading the row. The lock is taken in the same round trip as a read of the row, which
+ * the first `get` of the key under the lock returns. Inside
  * `fn`, a `set` or `delete` of the key after a `get` only applies when the row is still
  * at the version that `get` read, so a holder whose lock was lost with its connection
  * never overwrites another's change: it fails with `STORE_CONFLICT`.
@@ -125,7 +129,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   // Known once the table is there: the schema it is in, which rows and lock ids are bound
   // to whether the options name it or the search_path finds it, and the lock connection.
-  let bound: { schema: string; locks: LockConnection } | undefined;
+  let bound: { schema: string; channel: string; locks: LockConnection } | undefined;
   let opened: Promise<void> | undefined;
   const ready = (): Promise<void> => {
     if (closed) return Promise.reject(closedError());
@@ -135,6 +139,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const channel = lockChannel(schema, table);
       bound ??= {
         schema,
+        channel,
         locks: createLockConnection({
           newClient: () =>
             new pg.Client({
@@ -154,7 +159,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return opened;
   };
   /** What {@link ready} found; call only after it resolved. */
-  const context = () => bound as { schema: string; locks: LockConnection };
+  const context = () => bound as { schema: string; channel: string; locks: LockConnection };
   const bindTo = () => `${context().schema}.${table}`;
 
   const query = async <R extends pg.QueryResultRow>(
@@ -168,6 +173,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       throw databaseError(error, action);
     }
   };
+
+  // While a waiter checks whether the refresh it waited for landed: the row that the
+  // write under the lock sent with its NOTIFY, which a get of that key returns unread.
+  const notifiedScope = new AsyncLocalStorage<{ key: string; row: StoredRow }>();
+  const selectRow = `SELECT version, value, data_key, key_id FROM ${qualified} WHERE key = `;
+  const versions = versionBook(VERSIONS_KEPT);
 
   /** The lock on `key` that this async context holds, if any. */
   const heldKey = (key: string): HeldKey | undefined => {
@@ -197,27 +208,43 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     async get(key: string): Promise<JsonObject | undefined> {
       assertKey(key);
       await ready();
-      const [row] = await query<Row>(
-        `SELECT version, value, data_key, key_id FROM ${qualified} WHERE key = $1`,
-        [key],
-        `read the credential ${show(key)}`,
-      );
       const held = heldKey(key);
-      if (row === undefined) {
-        if (held) held.seen = '0';
-        return undefined;
+      let text: string | undefined;
+      let row: StoredRow | undefined;
+      const notified = notifiedScope.getStore()?.row;
+      if (notified && notifiedScope.getStore()?.key === key && versions.newer(key, notified)) {
+        // A row that a notification carried is taken only when its tag vouches for it at
+        // a version above the last one this store saw; otherwise it is read.
+        text = await openValue(keyring, bindTo(), key, sealedOf(notified), {
+          version: String(notified.version),
+          tag: notified.notice_tag as Buffer,
+        }).catch(() => undefined);
+        if (text !== undefined) row = notified;
       }
-      let text: string;
-      try {
-        text = await openValue(keyring, bindTo(), key, {
-          value: row.value,
-          dataKey: row.data_key,
-          keyId: row.key_id,
-        });
-      } catch (error) {
-        if (error instanceof OpenFailure) throw corrupt(key, error.message);
-        throw error;
+      if (text === undefined) {
+        if (held?.prefetched !== undefined) {
+          row = held.prefetched ?? undefined;
+          held.prefetched = undefined;
+        } else {
+          [row] = await query<StoredRow>(
+            `${selectRow}$1`,
+            [key],
+            `read the credential ${show(key)}`,
+          );
+        }
+        if (row === undefined) {
+          if (held) held.seen = '0';
+          versions.forget(key);
+          return undefined;
+        }
+        try {
+          text = await openValue(keyring, bindTo(), key, sealedOf(row));
+        } catch (error) {
+          if (error instanceof OpenFailure) throw corrupt(key, error.message);
+          throw error;
+        }
       }
+      row = row as StoredRow;
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -226,6 +253,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
       if (!isJsonObject(value)) throw corrupt(key, 'it does not hold a JSON object');
       if (held) held.seen = String(row.version);
+      versions.saw(key, row.version);
       return value;
     },
 
@@ -233,16 +261,37 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       assertKey(key);
       const json = jsonText(value);
       await ready();
-      const sealed = await sealValue(keyring, bindTo(), key, json);
+      const held = heldKey(key);
+      // Under the lock after a read, the version this write makes is known: the row's
+      // notification can vouch for it.
+      const nextVersion =
+        held?.seen === undefined
+          ? undefined
+          : held.seen === '0'
+            ? '1'
+            : String(BigInt(held.seen) + 1n);
+      const sealed = await sealValue(keyring, bindTo(), key, json, nextVersion);
       const params = [key, sealed.value, sealed.dataKey, sealed.keyId];
       const action = `write the credential ${show(key)}`;
-      const held = heldKey(key);
+      if (held) held.prefetched = undefined;
+      // Under the lock, the write wakes the processes waiting for it when it commits, and
+      // hands them the new row (see writeNotice).
+      const notice = held ? writeNotice(held.lockId, sealed) : undefined;
       const write = (statement: string, values: unknown[]) =>
-        query<{ version: string }>(
-          `${statement} RETURNING version::text AS version`,
-          values,
-          action,
-        );
+        notice
+          ? query<{ version: string }>(
+              `WITH w AS (${statement} RETURNING version)
+               SELECT version::text AS version,
+                 pg_notify($${values.length + 1}::text, $${values.length + 2}::text || version::text || $${values.length + 3}::text)
+               FROM w`,
+              [...values, context().channel, notice.head, notice.tail],
+              action,
+            )
+          : query<{ version: string }>(
+              `${statement} RETURNING version::text AS version`,
+              values,
+              action,
+            );
       let rows: { version: string }[];
       if (held?.seen === undefined) {
         if (held?.lock.lost) throw lost(key);
@@ -272,6 +321,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const written = rows[0];
       if (written === undefined) throw conflict(key);
       if (held) held.seen = written.version;
+      versions.saw(key, written.version);
     },
 
     async delete(key: string): Promise<void> {
@@ -279,6 +329,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       await ready();
       const action = `delete the credential ${show(key)}`;
       const held = heldKey(key);
+      if (held) held.prefetched = undefined;
       if (held?.seen === undefined) {
         if (held?.lock.lost) throw lost(key);
         await query(`DELETE FROM ${qualified} WHERE key = $1`, [key], action);
@@ -295,6 +346,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         if (outcome?.deleted === 0 && outcome.current !== null) throw conflict(key);
       }
       if (held) held.seen = '0';
+      versions.forget(key);
     },
 
     async list(prefix?: string): Promise<string[]> {
@@ -358,10 +410,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           deadline,
           signal,
           timedOut,
-          settled: settledCheck<T>(lockOptions),
+          read: `${selectRow}${pg.escapeLiteral(key)}`,
+          settled: settledCheck<T>(lockOptions, key, notifiedScope),
         });
         if (!isHeld(got)) return got.settled;
-        const entry: HeldKey = { active: true, lock: got, seen: undefined };
+        const entry: HeldKey = {
+          active: true,
+          lock: got,
+          lockId,
+          seen: undefined,
+          prefetched: got.row,
+        };
         const inner = new Map<string, HeldKey>();
         for (const [other, held] of scope.getStore() ?? []) if (held.active) inner.set(other, held);
         inner.set(key, entry);
@@ -386,16 +445,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   return store;
 }
 
-/** The check core's sessions pass through the lock options, when they pass one. */
+/**
+ * The check core's sessions pass through the lock options, when they pass one; run with
+ * the row a write under the lock sent, when one came, as what a get of `key` returns.
+ */
 function settledCheck<T>(
   options: LockOptions | undefined,
-): (() => Promise<T | undefined>) | undefined {
+  key: string,
+  notifiedScope: AsyncLocalStorage<{ key: string; row: StoredRow }>,
+): ((notified: StoredRow | undefined) => Promise<T | undefined>) | undefined {
   if (typeof options !== 'object' || options === null) return undefined;
   const check = (options as Record<symbol, unknown>)[SETTLED_WHILE_WAITING];
   if (typeof check !== 'function') return undefined;
-  return async () => {
+  const run = async () => (await (check as () => Promise<T | undefined>)()) ?? undefined;
+  return async (notified) => {
     try {
-      return (await (check as () => Promise<T | undefined>)()) ?? undefined;
+      return await (notified ? notifiedScope.run({ key, row: notified }, run) : run());
     } catch {
       return undefined;
     }
@@ -417,6 +482,32 @@ function rangeEnd(prefix: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The row version this store last read or wrote, per key, for its most recently used
+ * keys: a notification's row is taken only when it is newer, so a replayed older one is not.
+ */
+function versionBook(limit: number) {
+  const seen = new Map<string, bigint>();
+  return {
+    saw(key: string, version: StoredRow['version']): void {
+      seen.delete(key);
+      seen.set(key, BigInt(version));
+      if (seen.size > limit) seen.delete(seen.keys().next().value as string);
+    },
+    forget(key: string): void {
+      seen.delete(key);
+    },
+    newer(key: string, row: StoredRow): boolean {
+      const last = seen.get(key);
+      return last !== undefined && row.notice_tag !== undefined && BigInt(row.version) > last;
+    },
+  };
+}
+
+function sealedOf(row: StoredRow): SealedValue {
+  return { value: row.value, dataKey: row.data_key, keyId: row.key_id };
 }
 
 function show(key: string): string {

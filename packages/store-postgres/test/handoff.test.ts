@@ -1,0 +1,346 @@
+import type { JsonObject, LockOptions } from '@latchkey/core';
+import { startPostgres, type TestPostgres } from '@latchkey/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockChannel } from '../src/advisory-locks.js';
+import { type PostgresStore, postgresStore } from '../src/index.js';
+import { freshSchema, newKey } from './helpers.js';
+
+// What core's sessions pass to lock() to be told that the refresh they wait for landed.
+const SETTLED_WHILE_WAITING = Symbol.for('@latchkey/core.lock.settledWhileWaiting');
+
+let server: TestPostgres;
+const key = newKey();
+const pools: pg.Pool[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.end().catch(() => {})));
+  await server?.stop();
+});
+
+/** A pool of the test server that counts the row reads made through it. */
+function countingPool(): { pool: pg.Pool; reads: () => number } {
+  const pool = new pg.Pool({ connectionString: server.connectionString });
+  pools.push(pool);
+  let reads = 0;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('SELECT version, value')) reads += 1;
+    return query(...args);
+  };
+  return { pool, reads: () => reads };
+}
+
+/** Lock options with the check core's sessions pass: settled once the key holds `wanted`. */
+function waitingFor(store: PostgresStore, storeKey: string, wanted: string): LockOptions {
+  return {
+    timeoutMs: 10_000,
+    [SETTLED_WHILE_WAITING]: async () => {
+      const value = await store.get(storeKey);
+      return value?.v === wanted ? value : undefined;
+    },
+  } as LockOptions;
+}
+
+/** A promise and what opens it. */
+function gate(): { passed: Promise<void>; open: () => void } {
+  let open = () => {};
+  const passed = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { passed, open };
+}
+
+/**
+ * Takes the lock on `k` in `holder`, reads the key, writes `value` once `write` opens,
+ * then holds the lock until `release` opens (at once without one).
+ */
+function holdAndWrite(
+  holder: PostgresStore,
+  k: string,
+  value: JsonObject,
+  write: Promise<void>,
+  release?: Promise<void>,
+): Promise<void> {
+  return holder.lock(k, async () => {
+    await holder.get(k);
+    await write;
+    await holder.set(k, value);
+    await release;
+  });
+}
+
+/** Two stores on one schema, as two processes have: the waiter's reads are counted. */
+function storesOf(schema: string): {
+  waiter: PostgresStore;
+  holder: PostgresStore;
+  reads: () => number;
+} {
+  const counted = countingPool();
+  return {
+    waiter: postgresStore({ pool: counted.pool, schema, encryption: key }),
+    holder: postgresStore({ connectionString: server.connectionString, schema, encryption: key }),
+    reads: counted.reads,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms),
+    ),
+  ]);
+}
+
+describe('the handoff of a write under the lock to the processes waiting for it', () => {
+  it('wakes a waiter as the write commits, with the row in the NOTIFY: it reads nothing and never takes the lock', async () => {
+    const { waiter, holder, reads } = storesOf(freshSchema('handoff'));
+    try {
+      await holder.set('k', { v: 'old' });
+      // As a session does when it loads the login: a notified row must be newer than this.
+      expect(await waiter.get('k')).toEqual({ v: 'old' });
+      // Connected and listening, so that its attempt at the lock below is quick.
+      await waiter.lock('warm-up', async () => {});
+      const write = gate();
+      const release = gate();
+      const held = holdAndWrite(
+        holder,
+        'k',
+        { v: 'new', secret: 'canary-handoff' },
+        write.passed,
+        release.passed,
+      );
+      await sleep(50);
+      let entered = false;
+      const waiting = waiter.lock(
+        'k',
+        async () => {
+          entered = true;
+        },
+        waitingFor(waiter, 'k', 'new'),
+      );
+      // The waiter's own attempt at the lock has failed by now; it waits.
+      await sleep(100);
+      const readsBefore = reads();
+      write.open();
+      // Settled while the holder still holds the lock: woken by the write, not the unlock.
+      const settled = await withTimeout(waiting, 2_000, 'the waiter did not settle');
+      expect(settled).toEqual({ v: 'new', secret: 'canary-handoff' });
+      expect(entered).toBe(false);
+      expect(reads() - readsBefore).toBe(0);
+      release.open();
+      await held;
+    } finally {
+      await waiter.close();
+      await holder.close();
+    }
+  });
+
+  it('sends the row as the table holds it, never the plaintext, on the table channel', async () => {
+    const schema = freshSchema('payload');
+    const holder = postgresStore({
+      connectionString: server.connectionString,
+      schema,
+      encryption: key,
+    });
+    const listener = new pg.Client({ connectionString: server.connectionString });
+    await listener.connect();
+    try {
+      await holder.list();
+      const payloads: string[] = [];
+      listener.on('notification', (message) => {
+        if (message.payload !== undefined) payloads.push(message.payload);
+      });
+      await listener.query(`LISTEN "${lockChannel(schema, 'latchkey_credentials')}"`);
+      await holder.lock('k', async () => {
+        await holder.get('k');
+        await holder.set('k', { accessToken: 'canary-plaintext-token' });
+      });
+      const deadline = Date.now() + 2_000;
+      while (payloads.length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // One at the write's commit, one at the unlock.
+      expect(payloads).toHaveLength(2);
+      const [row] = await server.query<{
+        version: string;
+        value: Buffer;
+        data_key: Buffer;
+        key_id: string;
+      }>(
+        `SELECT version::text AS version, value, data_key, key_id FROM "${schema}".latchkey_credentials WHERE key = 'k'`,
+      );
+      const [lockId, version, value, dataKey, tag, keyId] = (payloads[0] as string).split(' ');
+      expect(payloads[1]).toBe(lockId);
+      expect(version).toBe(row?.version);
+      expect(value).toBe(row?.value.toString('base64'));
+      expect(dataKey).toBe(row?.data_key.toString('base64'));
+      expect(Buffer.from(tag as string, 'base64')).toHaveLength(32);
+      expect(keyId).toBe(row?.key_id);
+      for (const payload of payloads) {
+        expect(payload).not.toContain('canary-plaintext-token');
+        expect(payload).not.toContain(Buffer.from('canary-plaintext-token').toString('base64'));
+        expect(payload).not.toContain(key.toString('base64'));
+      }
+    } finally {
+      await listener.end();
+      await holder.close();
+    }
+  });
+
+  it('takes no replayed or forged notification: the waiter reads the row instead, and waits on', async () => {
+    const schema = freshSchema('replay');
+    const { waiter, holder, reads } = storesOf(schema);
+    const other = new pg.Client({ connectionString: server.connectionString });
+    await other.connect();
+    try {
+      const channel = lockChannel(schema, 'latchkey_credentials');
+      await holder.set('k', { v: 'first' });
+      const captured: string[] = [];
+      other.on('notification', (message) => {
+        if (message.payload?.includes(' ')) captured.push(message.payload);
+      });
+      await other.query(`LISTEN "${channel}"`);
+      await holdAndWrite(holder, 'k', { v: 'second' }, Promise.resolve());
+      await holdAndWrite(holder, 'k', { v: 'third' }, Promise.resolve());
+      // The waiter knows the row at the version 'third' made.
+      expect(await waiter.get('k')).toEqual({ v: 'third' });
+      await waiter.lock('warm-up', async () => {});
+      const write = gate();
+      const held = holdAndWrite(holder, 'k', { v: 'fourth' }, write.passed);
+      await sleep(50);
+      let settled = false;
+      const waiting = waiter
+        .lock('k', async () => 'took the lock', {
+          timeoutMs: 10_000,
+          [SETTLED_WHILE_WAITING]: async () => {
+            const value = await waiter.get('k');
+            return value?.v === 'third' ? undefined : value;
+          },
+        } as LockOptions)
+        .finally(() => {
+          settled = true;
+        });
+      await sleep(50);
+      const second = captured.find((p) => p.split(' ')[1] === '2') as string;
+      expect(second).toBeDefined();
+      const parts = second.split(' ');
+      const readsBefore = reads();
+      // A genuine but older notification, sent again; then the same row claimed as newer.
+      await other.query('SELECT pg_notify($1, $2)', [channel, second]);
+      await other.query('SELECT pg_notify($1, $2)', [
+        channel,
+        [parts[0], '99', ...parts.slice(2)].join(' '),
+      ]);
+      const deadline = Date.now() + 2_000;
+      while (reads() - readsBefore < 2 && Date.now() < deadline) await sleep(10);
+      expect(reads() - readsBefore).toBe(2);
+      expect(settled).toBe(false);
+      const readsAtWrite = reads();
+      write.open();
+      expect(await withTimeout(waiting, 2_000, 'the waiter did not settle')).toEqual({
+        v: 'fourth',
+      });
+      expect(reads() - readsAtWrite).toBe(0);
+      await held;
+    } finally {
+      await other.end();
+      await waiter.close();
+      await holder.close();
+    }
+  });
+
+  it('wakes a waiter without the row when it is too large for a notification: the waiter reads it', async () => {
+    const { waiter, holder, reads } = storesOf(freshSchema('large'));
+    try {
+      await holder.set('k', { v: 'old' });
+      expect(await waiter.get('k')).toEqual({ v: 'old' });
+      await waiter.lock('warm-up', async () => {});
+      const write = gate();
+      const release = gate();
+      const large = 'x'.repeat(12_000);
+      const held = holdAndWrite(holder, 'k', { v: 'new', large }, write.passed, release.passed);
+      await sleep(50);
+      const waiting = waiter.lock('k', async () => 'took the lock', waitingFor(waiter, 'k', 'new'));
+      await sleep(100);
+      const readsBefore = reads();
+      write.open();
+      expect(await withTimeout(waiting, 2_000, 'the waiter did not settle')).toEqual({
+        v: 'new',
+        large,
+      });
+      expect(reads() - readsBefore).toBe(1);
+      release.open();
+      await held;
+    } finally {
+      await waiter.close();
+      await holder.close();
+    }
+  });
+
+  it('hands the first get under the lock the row read with it: what the last holder wrote, unread again', async () => {
+    const { waiter: mine, holder: theirs, reads } = storesOf(freshSchema('prefetch'));
+    try {
+      await theirs.set('k', { v: 1 });
+      await mine.lock('warm-up', async () => {});
+      const write = gate();
+      const held = holdAndWrite(theirs, 'k', { v: 2 }, write.passed);
+      await sleep(50);
+      // No settled check: this waiter takes the lock once the holder has written and let go.
+      const mineDone = mine.lock('k', async () => {
+        const readsBefore = reads();
+        const first = await mine.get('k');
+        const firstReads = reads() - readsBefore;
+        // A later get reads the row itself.
+        const second = await mine.get('k');
+        // The version seen with the lock is the one compared on write.
+        await mine.set('k', { v: 3 });
+        return { first, firstReads, second, reads: reads() - readsBefore };
+      });
+      write.open();
+      await held;
+      expect(await mineDone).toEqual({
+        first: { v: 2 },
+        firstReads: 0,
+        second: { v: 2 },
+        reads: 1,
+      });
+      expect(await theirs.get('k')).toEqual({ v: 3 });
+      // A missing row comes with the lock too, and a write after it creates the row only if still missing.
+      await mine.lock('gone', async () => {
+        expect(await mine.get('gone')).toBeUndefined();
+        await theirs.set('gone', { v: 'theirs' });
+        await expect(mine.set('gone', { v: 'mine' })).rejects.toMatchObject({
+          code: 'STORE_CONFLICT',
+        });
+      });
+      expect(await theirs.get('gone')).toEqual({ v: 'theirs' });
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
+
+  it('reads the row with the lock for keys that need quoting in SQL', async () => {
+    const schema = freshSchema('quote');
+    const store = postgresStore({
+      connectionString: server.connectionString,
+      schema,
+      encryption: key,
+    });
+    try {
+      const hostile = `credentials/x/it's \\' "; DROP TABLE latchkey_credentials; --`;
+      await store.set(hostile, { v: 'kept' });
+      expect(await store.lock(hostile, () => store.get(hostile))).toEqual({ v: 'kept' });
+      expect(await store.list()).toEqual([hostile]);
+    } finally {
+      await store.close();
+    }
+  });
+});
