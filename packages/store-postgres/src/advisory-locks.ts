@@ -95,22 +95,18 @@ export function writeNotice(
   return { head: `${lockId} `, tail: fits ? tail : '' };
 }
 
-/** The lock id of a `NOTIFY` payload, and the row when it holds one (see {@link writeNotice}). */
-function parseNotice(payload: string): { lockId: string; row: StoredRow | undefined } {
+/** The row of a `NOTIFY` payload, when it holds one (see {@link writeNotice}). */
+function parseNotice(payload: string): StoredRow | undefined {
   const parts = payload.split(' ');
-  const lockId = parts[0] as string;
-  if (parts.length < 6) return { lockId, row: undefined };
+  if (parts.length < 6) return undefined;
   const [, version, value, dataKey, tag] = parts as [string, string, string, string, string];
-  if (!/^\d{1,19}$/.test(version)) return { lockId, row: undefined };
+  if (!/^\d{1,19}$/.test(version)) return undefined;
   return {
-    lockId,
-    row: {
-      version,
-      value: Buffer.from(value, 'base64'),
-      data_key: Buffer.from(dataKey, 'base64'),
-      notice_tag: Buffer.from(tag, 'base64'),
-      key_id: parts.slice(5).join(' '),
-    },
+    version,
+    value: Buffer.from(value, 'base64'),
+    data_key: Buffer.from(dataKey, 'base64'),
+    notice_tag: Buffer.from(tag, 'base64'),
+    key_id: parts.slice(5).join(' '),
   };
 }
 
@@ -183,8 +179,13 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
       fresh.on('end', () => drop(fresh));
       fresh.on('notification', (message) => {
         if (message.channel !== channel || message.payload === undefined) return;
-        const { lockId, row } = parseNotice(message.payload);
-        for (const wake of waiters.get(lockId) ?? []) wake(row);
+        const payload = message.payload;
+        const space = payload.indexOf(' ');
+        const set = waiters.get(space === -1 ? payload : payload.slice(0, space));
+        // Decoded only when a wait in this process is for that lock.
+        if (!set) return;
+        const row = parseNotice(payload);
+        for (const wake of set) wake(row);
       });
       try {
         await fresh.connect();
