@@ -138,6 +138,10 @@ export function createSession(init: SessionInit): Session {
   };
   let current = init.credentials;
   let inflight: Promise<Credentials> | undefined;
+  // A refresh whose write to the store failed: its tokens (a rotated refresh token among
+  // them) exist only in this process until a later call saves them.
+  let unsaved: { from: Credentials; next: Credentials } | undefined;
+  let saving: Promise<void> | undefined;
   let signingIn: Promise<Credentials> | undefined;
   let signingInScopes: readonly string[] = [];
   let loggedOut = false;
@@ -243,7 +247,13 @@ export function createSession(init: SessionInit): Session {
         }
         next = keepRequested(next);
         // Persist first: a rotated refresh token exists nowhere else.
-        await store.set(key, credentialsToRecord(next));
+        try {
+          await store.set(key, credentialsToRecord(next));
+        } catch (error) {
+          unsaved = { from: stored, next };
+          publish(next);
+          throw unsavedError(next, error);
+        }
         emit(init.onEvent, {
           type: 'token_refreshed',
           providerId: provider.id,
@@ -254,6 +264,63 @@ export function createSession(init: SessionInit): Session {
       },
       refreshLockOptions(force, signal),
     );
+
+  const unsavedError = (next: Credentials, error: unknown): LatchkeyError => {
+    const reason =
+      error instanceof LatchkeyError ? error.message : 'The credential store failed to write it.';
+    return new LatchkeyError(
+      error instanceof LatchkeyError ? error.code : 'STORE_UNAVAILABLE',
+      `The refreshed login for ${next.account} at ${provider.name} could not be saved. ${reason} This process keeps it and saves it on the session's next call; until then other processes hold the tokens it replaced.`,
+      { cause: error },
+    );
+  };
+
+  /**
+   * Saves the refresh whose write failed, under the lock, when the store still holds the
+   * login it replaced; when the store moved on (another sign-in, a logout), the store wins.
+   */
+  const saveUnsaved = (signal: AbortSignal | undefined): Promise<void> => {
+    saving ??= store
+      .lock(
+        key,
+        async () => {
+          const pending = unsaved;
+          if (!pending) return;
+          const stored = await load();
+          if (stored && sameGrant(stored, pending.from)) {
+            try {
+              await store.set(key, credentialsToRecord(pending.next));
+            } catch (error) {
+              throw unsavedError(pending.next, error);
+            }
+            unsaved = undefined;
+            emit(init.onEvent, {
+              type: 'token_refreshed',
+              providerId: provider.id,
+              account: pending.next.account,
+              ...(pending.next.expiresAt !== undefined
+                ? { expiresAt: pending.next.expiresAt }
+                : {}),
+            });
+            return;
+          }
+          unsaved = undefined;
+          if (stored && !sameGrant(stored, current)) {
+            emit(init.onEvent, {
+              type: 'credentials_adopted',
+              providerId: provider.id,
+              account: stored.account,
+            });
+            publish(stored);
+          }
+        },
+        { timeoutMs: init.lockTimeoutMs, ...(signal ? { signal } : {}) },
+      )
+      .finally(() => {
+        saving = undefined;
+      });
+    return saving;
+  };
 
   const refreshLockOptions = (
     force: boolean,
@@ -307,14 +374,18 @@ export function createSession(init: SessionInit): Session {
       return current.account;
     },
     current: () => current,
-    fresh(options?: FreshOptions) {
+    fresh(options?: FreshOptions): Promise<Credentials> {
       if (loggedOut) return Promise.reject(loggedOutError());
+      if (unsaved) return saveUnsaved(options?.signal).then(() => session.fresh(options));
       const min = options?.minValidityMs ?? skewFor(current);
       if (inflight === undefined && !expiresWithin(current, min)) return Promise.resolve(current);
       return refresh(false, options?.signal);
     },
-    refresh: (options?: { signal?: AbortSignal }) =>
-      loggedOut ? Promise.reject(loggedOutError()) : refresh(true, options?.signal),
+    refresh: (options?: { signal?: AbortSignal }): Promise<Credentials> => {
+      if (loggedOut) return Promise.reject(loggedOutError());
+      if (unsaved) return saveUnsaved(options?.signal).then(() => session.refresh(options));
+      return refresh(true, options?.signal);
+    },
     reauthenticate(options?: {
       scopes?: readonly string[];
       signal?: AbortSignal;
@@ -337,6 +408,7 @@ export function createSession(init: SessionInit): Session {
             key = nextKey;
           }
           loggedOut = false;
+          unsaved = undefined;
           publish(next);
           return next;
         })
@@ -364,6 +436,7 @@ export function createSession(init: SessionInit): Session {
           } finally {
             await store.delete(key);
             loggedOut = true;
+            unsaved = undefined;
           }
           emit(init.onEvent, {
             type: 'logged_out',

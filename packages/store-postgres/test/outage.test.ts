@@ -130,6 +130,51 @@ describe('the database stopped or restarted', () => {
     }
   }, 60_000);
 
+  it('a database that goes down between the token request and the write loses nothing: the next call saves the rotated tokens', async () => {
+    let armed = false;
+    // The database stops once the refresh was answered, before the answer reaches the session.
+    const rotating = await startAuthServer({
+      accessTokenTtl: 600,
+      middleware: [
+        async (ctx, next) => {
+          await next();
+          if (armed && ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
+            armed = false;
+            await server.pause('immediate');
+          }
+        },
+      ],
+    });
+    const store = newStore(freshSchema('between'));
+    try {
+      const session = await signInUnattended(rotating, store);
+      rotating.resetCounts();
+      armed = true;
+      let error: unknown;
+      try {
+        error = await thrown(() => session.refresh());
+      } finally {
+        await server.resume();
+      }
+      errors.push(error);
+      expectCode(error, 'STORE_UNAVAILABLE');
+      expect((error as Error).message).toMatch(/keeps it and saves it on the session's next call/);
+      const rotated = session.current();
+      expect((await store.get(LOGIN))?.accessToken).not.toBe(rotated.accessToken.reveal());
+      const fresh = await session.fresh();
+      expect(fresh.accessToken.reveal()).toBe(rotated.accessToken.reveal());
+      expect((await store.get(LOGIN))?.accessToken).toBe(rotated.accessToken.reveal());
+      // The stored refresh token is the one the server rotated to: it refreshes again.
+      const next = await session.refresh();
+      expect(next.accessToken.reveal()).not.toBe(rotated.accessToken.reveal());
+      expect(rotating.counts().token.refresh_token).toBe(2);
+      expect(await store.list('credentials/test-as/')).toEqual([LOGIN]);
+    } finally {
+      await store.close();
+      await rotating.close();
+    }
+  }, 60_000);
+
   it('a write under a lock while the database is down fails and changes nothing; the lock works after', async () => {
     const store = newStore(freshSchema('midlock'));
     try {
