@@ -279,7 +279,7 @@ export function createSession(init: SessionInit): Session {
    * Saves the refresh whose write failed, under the lock, when the store still holds the
    * login it replaced; when the store moved on (another sign-in, a logout), the store wins.
    */
-  const saveUnsaved = (signal: AbortSignal | undefined): Promise<void> => {
+  const saveUnsaved = (): Promise<void> => {
     saving ??= store
       .lock(
         key,
@@ -314,7 +314,8 @@ export function createSession(init: SessionInit): Session {
             publish(stored);
           }
         },
-        { timeoutMs: init.lockTimeoutMs, ...(signal ? { signal } : {}) },
+        // Shared by every caller, so no one caller's signal ends it.
+        { timeoutMs: init.lockTimeoutMs },
       )
       .finally(() => {
         saving = undefined;
@@ -376,14 +377,23 @@ export function createSession(init: SessionInit): Session {
     current: () => current,
     fresh(options?: FreshOptions): Promise<Credentials> {
       if (loggedOut) return Promise.reject(loggedOutError());
-      if (unsaved) return saveUnsaved(options?.signal).then(() => session.fresh(options));
       const min = options?.minValidityMs ?? skewFor(current);
+      if (unsaved) {
+        // Saved first; while the store still fails, tokens that are fresh enough serve.
+        return saveUnsaved().then(
+          () => session.fresh(options),
+          (error: unknown) => {
+            if (!unsaved || expiresWithin(current, min)) throw error;
+            return current;
+          },
+        );
+      }
       if (inflight === undefined && !expiresWithin(current, min)) return Promise.resolve(current);
       return refresh(false, options?.signal);
     },
     refresh: (options?: { signal?: AbortSignal }): Promise<Credentials> => {
       if (loggedOut) return Promise.reject(loggedOutError());
-      if (unsaved) return saveUnsaved(options?.signal).then(() => session.refresh(options));
+      if (unsaved) return saveUnsaved().then(() => session.refresh(options));
       return refresh(true, options?.signal);
     },
     reauthenticate(options?: {
@@ -423,7 +433,9 @@ export function createSession(init: SessionInit): Session {
       return store.lock(
         key,
         async () => {
-          const stored = (await load()) ?? current;
+          const found = (await load()) ?? current;
+          // A refresh not saved yet holds the live grant.
+          const stored = unsaved && sameGrant(found, unsaved.from) ? unsaved.next : found;
           let revoked = false;
           let revocationError: LatchkeyError | undefined;
           try {

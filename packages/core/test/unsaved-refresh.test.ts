@@ -80,10 +80,14 @@ describe('a refresh whose write to the store fails', () => {
     }
     expect(server.counts().token.refresh_token).toBe(1);
 
-    // Still down: the next call fails the same way and keeps the tokens.
-    const again = await session.fresh().catch((e: unknown) => e);
+    // Still down: the next call tries the write again; the tokens it keeps still serve...
+    expect((await session.fresh()).accessToken.reveal()).toBe(refreshed.accessToken.reveal());
+    expect(await storedAccessToken(store)).not.toBe(refreshed.accessToken.reveal());
+    // ...but not a call that needs them renewed: that one fails as the write does.
+    const again = await session.fresh({ minValidityMs: 3_600_000 }).catch((e: unknown) => e);
     expect(isLatchkeyError(again, 'STORE_UNAVAILABLE'), String(again)).toBe(true);
     expect(session.current().accessToken.reveal()).toBe(refreshed.accessToken.reveal());
+    expect(server.counts().token.refresh_token).toBe(1);
 
     store.down = false;
     const fresh = await session.fresh();

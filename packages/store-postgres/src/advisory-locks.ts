@@ -43,9 +43,15 @@ export interface AdvisoryWait<T> {
   read?: string | undefined;
   /**
    * Run after each wait, with the row that a write under the lock sent in its `NOTIFY`
-   * (see {@link writeNotice}) when one came: a value ends the wait without the lock.
+   * (see {@link writeNotice}) when one came, and the row as `read` found it at the last
+   * attempt at the lock (`null`: no row): a value ends the wait without the lock.
    */
-  settled?: ((notified: StoredRow | undefined) => Promise<T | undefined>) | undefined;
+  settled?:
+    | ((
+        notified: StoredRow | undefined,
+        before: StoredRow | null | undefined,
+      ) => Promise<T | undefined>)
+    | undefined;
 }
 
 /**
@@ -189,7 +195,11 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
       });
       try {
         await fresh.connect();
-        await fresh.query(`LISTEN "${channel}"`);
+        // The read that goes with the lock takes a snapshot of its own only in READ
+        // COMMITTED, whatever the database's or role's default.
+        await fresh.query(
+          `SET default_transaction_isolation TO 'read committed'; LISTEN "${channel}"`,
+        );
       } catch (error) {
         fresh.end().catch(() => {});
         throw databaseError(error, 'open its lock connection');
@@ -267,6 +277,8 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
       let woken = false;
       // The row the last write under the lock sent, until a check used it.
       let notified: StoredRow | undefined;
+      // The row as the last failed attempt read it.
+      let before: StoredRow | null | undefined;
       let wake: (() => void) | undefined;
       const onWake = (row?: StoredRow) => {
         woken = true;
@@ -306,6 +318,7 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
             drop(active);
             throw databaseError(error, 'take a lock');
           }
+          before = row;
           if (locked) {
             const holding: Holding = { lost: client !== active, client: active };
             holdings.add(holding);
@@ -347,7 +360,7 @@ export function createLockConnection(options: LockConnectionOptions): LockConnec
           if (wait.settled) {
             const row = notified;
             notified = undefined;
-            const value = await wait.settled(row);
+            const value = await wait.settled(row, before);
             if (value !== undefined) return { settled: value };
           }
           if (Date.now() >= wait.deadline) throw wait.timedOut();

@@ -50,9 +50,17 @@ export interface SealedValue {
   keyId: string;
 }
 
+/** What a notification's tag vouches for besides the row: its version and the value it replaced. */
+export interface RowNotice {
+  /** The row's version once written. */
+  version: string;
+  /** The value (ciphertext) of the row it replaced; `null` when there was none. */
+  previous: Buffer | null;
+}
+
 /** A sealed value with the tag that vouches for it in a notification (see {@link sealValue}). */
 export interface NoticedValue extends SealedValue {
-  /** HMAC-SHA256 under a key derived from the row's data key; present when a version was given. */
+  /** HMAC-SHA256 under a key derived from the row's data key; present when a notice was given. */
   noticeTag?: Buffer | undefined;
 }
 
@@ -97,18 +105,22 @@ function valueAad(table: string, key: string): Buffer {
 }
 
 /**
- * The tag that vouches for a row sent in a notification at `version`: an HMAC-SHA256,
- * under a key of its own derived from the row's data key (an HMAC of a fixed label, as
- * HKDF-Expand makes it), over table, key, version, key id and the row's bytes. Only a holder of the key-encryption key can make one, so a role that can
- * only `NOTIFY` cannot pass an older row off as a newer version.
+ * The tag that vouches for a row sent in a notification: an HMAC-SHA256, under a key of
+ * its own derived from the row's data key (an HMAC of a fixed label, as HKDF-Expand makes
+ * it), over table, key, version, key id, the row's bytes and a digest of the value it
+ * replaced (`null`: none). Only a holder of the key-encryption key can make one, and a
+ * waiter takes the row only as the successor of the row it saw itself, so a role that
+ * can only `NOTIFY` can neither make up a row nor pass an older one off as the latest.
  */
 function noticeTag(
   dataKey: Buffer,
   table: string,
   key: string,
-  version: string,
+  notice: RowNotice,
   row: SealedValue,
 ): Buffer {
+  const previous =
+    notice.previous === null ? 'none' : createHash('sha256').update(notice.previous).digest('hex');
   const macKey = createHmac('sha256', dataKey).update(`${NOTICE_INFO}\x01`).digest();
   try {
     return createHmac('sha256', macKey)
@@ -117,7 +129,8 @@ function noticeTag(
           NOTICE_INFO,
           table,
           key,
-          version,
+          notice.version,
+          previous,
           row.keyId,
           row.value.length,
           row.dataKey.length,
@@ -210,23 +223,23 @@ export interface Keyring {
 /**
  * Encrypts `json` for the row of `key` in `table`: a fresh random data key encrypts it
  * (AES-256-GCM, bound to table and key), and the keyring's current key wraps the data key.
- * With `noticeVersion`, the version the row will have once written, it also makes the
- * tag that vouches for the row in a notification.
+ * With `notice` (the version the row will have once written, and the value it replaces),
+ * it also makes the tag that vouches for the row in a notification.
  */
 export async function sealValue(
   keyring: Keyring,
   table: string,
   key: string,
   json: string,
-  noticeVersion?: string,
+  notice?: RowNotice,
 ): Promise<NoticedValue> {
   const dataKey = randomBytes(KEY_BYTES);
   try {
     const value = encrypt(dataKey, Buffer.from(json, 'utf8'), valueAad(table, key));
     const wrapped = await keyring.current.wrap(dataKey);
     const sealed: SealedValue = { value, dataKey: wrapped, keyId: keyring.current.keyId };
-    if (noticeVersion === undefined) return sealed;
-    return { ...sealed, noticeTag: noticeTag(dataKey, table, key, noticeVersion, sealed) };
+    if (notice === undefined) return sealed;
+    return { ...sealed, noticeTag: noticeTag(dataKey, table, key, notice, sealed) };
   } finally {
     dataKey.fill(0);
   }
@@ -236,14 +249,15 @@ export async function sealValue(
  * Decrypts a row sealed by {@link sealValue} back to its JSON text. Throws
  * {@link OpenFailure} when the row's key id is unknown, its data key does not unwrap, or
  * its value does not decrypt for this table and key (a wrong key, a changed or moved row),
- * and, with `notice`, when its tag does not vouch for the row at that version.
+ * and, with `notice`, when its tag does not vouch for the row at that version as the
+ * successor of that previous value.
  */
 export async function openValue(
   keyring: Keyring,
   table: string,
   key: string,
   row: SealedValue,
-  notice?: { version: string; tag: Buffer },
+  notice?: RowNotice & { tag: Buffer },
 ): Promise<string> {
   const wrappingKey = keyring.byId.get(row.keyId);
   if (wrappingKey === undefined) {
@@ -254,7 +268,7 @@ export async function openValue(
   const dataKey = await wrappingKey.unwrap(row.dataKey);
   try {
     if (notice) {
-      const expected = noticeTag(dataKey, table, key, notice.version, row);
+      const expected = noticeTag(dataKey, table, key, notice, row);
       if (notice.tag.length !== expected.length || !timingSafeEqual(notice.tag, expected)) {
         throw new OpenFailure('the notification does not vouch for this row at its version');
       }

@@ -37,6 +37,13 @@ export type PostgresStore = CredentialStore & {
   close(): Promise<void>;
 };
 
+/** A row a notification carried, and the row the waiter saw at its last attempt at the lock. */
+interface Notified {
+  key: string;
+  row: StoredRow;
+  before: StoredRow | null | undefined;
+}
+
 /** What the current async context holds of one key's lock. */
 interface HeldKey {
   /** False once `lock()` released it: writes from code that outlived `fn` are plain writes. */
@@ -47,14 +54,14 @@ interface HeldKey {
   seen: string | undefined;
   /** The row read with the lock, for the first `get` of the key under it (`null`: no row). */
   prefetched: StoredRow | null | undefined;
+  /** The value (ciphertext) of the row at version `seen` (`null`: no row), for the write notice. */
+  seenValue: Buffer | null | undefined;
 }
 
 // Btree index entries are limited to about 2,700 bytes; keys stay well under it.
 const MAX_KEY_BYTES = 2048;
 const LOCK_POLL_MS = [200, 300] as const;
 const LOCK_IDLE_MS = 1_000;
-// How many keys' last seen row versions a store keeps, to tell a notification's row is new.
-const VERSIONS_KEPT = 10_000;
 // How the lock connection shows in pg_stat_activity, unless the host's settings name one.
 const LOCK_APPLICATION_NAME = 'latchkey-store-postgres locks';
 // What core's sessions pass to a store's lock() to be told when a refresh landed while
@@ -80,8 +87,10 @@ const SETTLED_WHILE_WAITING = Symbol.for('@latchkey/core.lock.settledWhileWaitin
  * when the holder's `NOTIFY` says it unlocked, and every 200–300 ms in case the holder's
  * connection died (the server then releases its locks, but sends no `NOTIFY`). A write
  * under the lock also sends a `NOTIFY` as it commits, with the row as stored (ciphertext
- * and wrapped data key), which a session waiting for that refresh decrypts instead of
- * reading the row. The lock is taken in the same round trip as a read of the row, which
+ * and wrapped data key) and an HMAC from the row's data key that binds it to its version
+ * and the value it replaced; a session waiting for that refresh decrypts it, as the
+ * successor of the row it read when it tried for the lock, instead of reading the row
+ * again. The lock is taken in the same round trip as a read of the row, which
  * the first `get` of the key under the lock returns. Inside
  * `fn`, a `set` or `delete` of the key after a `get` only applies when the row is still
  * at the version that `get` read, so a holder whose lock was lost with its connection
@@ -175,10 +184,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   };
 
   // While a waiter checks whether the refresh it waited for landed: the row that the
-  // write under the lock sent with its NOTIFY, which a get of that key returns unread.
-  const notifiedScope = new AsyncLocalStorage<{ key: string; row: StoredRow }>();
+  // write under the lock sent with its NOTIFY, which a get of that key returns unread
+  // when it is the successor of the row the waiter saw at its last attempt at the lock.
+  const notifiedScope = new AsyncLocalStorage<Notified>();
   const selectRow = `SELECT version, value, data_key, key_id FROM ${qualified} WHERE key = `;
-  const versions = versionBook(VERSIONS_KEPT);
 
   /** The lock on `key` that this async context holds, if any. */
   const heldKey = (key: string): HeldKey | undefined => {
@@ -204,6 +213,35 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       `its lock was lost with the lock connection while it was held, and no read under the lock tells whether another process changed it since; nothing was written`,
     );
 
+  /**
+   * The JSON text of a notified row, when it is the row the waiter saw at its last
+   * attempt, or its successor that the tag vouches for; `undefined`: read the row.
+   */
+  const openNotified = async (key: string, { row, before }: Notified) => {
+    if (before === undefined) return undefined;
+    const same =
+      before !== null &&
+      String(before.version) === String(row.version) &&
+      before.value.equals(row.value);
+    if (!same) {
+      const successor = before === null ? '1' : String(BigInt(before.version) + 1n);
+      if (String(row.version) !== successor || row.notice_tag === undefined) return undefined;
+    }
+    return openValue(
+      keyring,
+      bindTo(),
+      key,
+      sealedOf(row),
+      same
+        ? undefined
+        : {
+            version: String(row.version),
+            previous: before?.value ?? null,
+            tag: row.notice_tag as Buffer,
+          },
+    ).catch(() => undefined);
+  };
+
   const store = {
     async get(key: string): Promise<JsonObject | undefined> {
       assertKey(key);
@@ -211,15 +249,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const held = heldKey(key);
       let text: string | undefined;
       let row: StoredRow | undefined;
-      const notified = notifiedScope.getStore()?.row;
-      if (notified && notifiedScope.getStore()?.key === key && versions.newer(key, notified)) {
-        // A row that a notification carried is taken only when its tag vouches for it at
-        // a version above the last one this store saw; otherwise it is read.
-        text = await openValue(keyring, bindTo(), key, sealedOf(notified), {
-          version: String(notified.version),
-          tag: notified.notice_tag as Buffer,
-        }).catch(() => undefined);
-        if (text !== undefined) row = notified;
+      const notified = notifiedScope.getStore();
+      if (notified?.key === key) {
+        text = await openNotified(key, notified);
+        if (text !== undefined) row = notified.row;
       }
       if (text === undefined) {
         if (held?.prefetched !== undefined) {
@@ -233,8 +266,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           );
         }
         if (row === undefined) {
-          if (held) held.seen = '0';
-          versions.forget(key);
+          if (held) {
+            held.seen = '0';
+            held.seenValue = null;
+          }
           return undefined;
         }
         try {
@@ -252,8 +287,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         throw corrupt(key, 'it does not hold JSON');
       }
       if (!isJsonObject(value)) throw corrupt(key, 'it does not hold a JSON object');
-      if (held) held.seen = String(row.version);
-      versions.saw(key, row.version);
+      if (held) {
+        held.seen = String(row.version);
+        held.seenValue = row.value;
+      }
       return value;
     },
 
@@ -262,29 +299,30 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const json = jsonText(value);
       await ready();
       const held = heldKey(key);
-      // Under the lock after a read, the version this write makes is known: the row's
-      // notification can vouch for it.
-      const nextVersion =
-        held?.seen === undefined
+      // Under the lock after a read, the version this write makes and the value it
+      // replaces are known: the row's notification can vouch for it.
+      const notice =
+        held?.seen === undefined || held.seenValue === undefined
           ? undefined
-          : held.seen === '0'
-            ? '1'
-            : String(BigInt(held.seen) + 1n);
-      const sealed = await sealValue(keyring, bindTo(), key, json, nextVersion);
+          : {
+              version: held.seen === '0' ? '1' : String(BigInt(held.seen) + 1n),
+              previous: held.seenValue,
+            };
+      const sealed = await sealValue(keyring, bindTo(), key, json, notice);
       const params = [key, sealed.value, sealed.dataKey, sealed.keyId];
       const action = `write the credential ${show(key)}`;
       if (held) held.prefetched = undefined;
       // Under the lock, the write wakes the processes waiting for it when it commits, and
       // hands them the new row (see writeNotice).
-      const notice = held ? writeNotice(held.lockId, sealed) : undefined;
+      const payload = held ? writeNotice(held.lockId, sealed) : undefined;
       const write = (statement: string, values: unknown[]) =>
-        notice
+        payload
           ? query<{ version: string }>(
               `WITH w AS (${statement} RETURNING version)
                SELECT version::text AS version,
                  pg_notify($${values.length + 1}::text, $${values.length + 2}::text || version::text || $${values.length + 3}::text)
                FROM w`,
-              [...values, context().channel, notice.head, notice.tail],
+              [...values, context().channel, payload.head, payload.tail],
               action,
             )
           : query<{ version: string }>(
@@ -320,8 +358,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
       const written = rows[0];
       if (written === undefined) throw conflict(key);
-      if (held) held.seen = written.version;
-      versions.saw(key, written.version);
+      if (held) {
+        held.seen = written.version;
+        held.seenValue = sealed.value;
+      }
     },
 
     async delete(key: string): Promise<void> {
@@ -345,8 +385,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         );
         if (outcome?.deleted === 0 && outcome.current !== null) throw conflict(key);
       }
-      if (held) held.seen = '0';
-      versions.forget(key);
+      if (held) {
+        held.seen = '0';
+        held.seenValue = null;
+      }
     },
 
     async list(prefix?: string): Promise<string[]> {
@@ -410,7 +452,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           deadline,
           signal,
           timedOut,
-          read: `${selectRow}${pg.escapeLiteral(key)}`,
+          // On the lock connection, which has none of the pool's session settings: the
+          // table by the schema it was found in.
+          read: `SELECT version, value, data_key, key_id FROM ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)} WHERE key = ${pg.escapeLiteral(key)}`,
           settled: settledCheck<T>(lockOptions, key, notifiedScope),
         });
         if (!isHeld(got)) return got.settled;
@@ -420,6 +464,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           lockId,
           seen: undefined,
           prefetched: got.row,
+          seenValue: undefined,
         };
         const inner = new Map<string, HeldKey>();
         for (const [other, held] of scope.getStore() ?? []) if (held.active) inner.set(other, held);
@@ -452,15 +497,20 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 function settledCheck<T>(
   options: LockOptions | undefined,
   key: string,
-  notifiedScope: AsyncLocalStorage<{ key: string; row: StoredRow }>,
-): ((notified: StoredRow | undefined) => Promise<T | undefined>) | undefined {
+  notifiedScope: AsyncLocalStorage<Notified>,
+):
+  | ((
+      notified: StoredRow | undefined,
+      before: StoredRow | null | undefined,
+    ) => Promise<T | undefined>)
+  | undefined {
   if (typeof options !== 'object' || options === null) return undefined;
   const check = (options as Record<symbol, unknown>)[SETTLED_WHILE_WAITING];
   if (typeof check !== 'function') return undefined;
   const run = async () => (await (check as () => Promise<T | undefined>)()) ?? undefined;
-  return async (notified) => {
+  return async (notified, before) => {
     try {
-      return await (notified ? notifiedScope.run({ key, row: notified }, run) : run());
+      return await (notified ? notifiedScope.run({ key, row: notified, before }, run) : run());
     } catch {
       return undefined;
     }
@@ -482,28 +532,6 @@ function rangeEnd(prefix: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * The row version this store last read or wrote, per key, for its most recently used
- * keys: a notification's row is taken only when it is newer, so a replayed older one is not.
- */
-function versionBook(limit: number) {
-  const seen = new Map<string, bigint>();
-  return {
-    saw(key: string, version: StoredRow['version']): void {
-      seen.delete(key);
-      seen.set(key, BigInt(version));
-      if (seen.size > limit) seen.delete(seen.keys().next().value as string);
-    },
-    forget(key: string): void {
-      seen.delete(key);
-    },
-    newer(key: string, row: StoredRow): boolean {
-      const last = seen.get(key);
-      return last !== undefined && row.notice_tag !== undefined && BigInt(row.version) > last;
-    },
-  };
 }
 
 function sealedOf(row: StoredRow): SealedValue {
