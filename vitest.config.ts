@@ -11,6 +11,9 @@ export default defineConfig({
       '@latchkey/core/testing': fileURLToPath(
         new URL('./packages/core/src/testing.ts', import.meta.url),
       ),
+      '@latchkey/core/store': fileURLToPath(
+        new URL('./packages/core/src/store-authors.ts', import.meta.url),
+      ),
       '@latchkey/core/sdk-v1': fileURLToPath(
         new URL('./packages/core/src/sdk-v1.ts', import.meta.url),
       ),

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     oauth: 'src/oauth.ts',
     testing: 'src/testing.ts',
+    store: 'src/store-authors.ts',
     'sdk-v1': 'src/sdk-v1.ts',
     'sdk-v2': 'src/sdk-v2.ts',
   },

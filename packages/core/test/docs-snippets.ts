@@ -75,6 +75,7 @@ const ENTRIES: Record<string, string> = {
   '@latchkey/core': 'packages/core/src/index.ts',
   '@latchkey/core/oauth': 'packages/core/src/oauth.ts',
   '@latchkey/core/testing': 'packages/core/src/testing.ts',
+  '@latchkey/core/store': 'packages/core/src/store-authors.ts',
   '@latchkey/core/sdk-v1': 'packages/core/src/sdk-v1.ts',
   '@latchkey/core/sdk-v2': 'packages/core/src/sdk-v2.ts',
   '@latchkey/browser-extract': 'packages/browser-extract/src/index.ts',

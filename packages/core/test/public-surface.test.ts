@@ -3,6 +3,7 @@ import * as main from '../src/index.js';
 import * as oauth from '../src/oauth.js';
 import * as sdkV1 from '../src/sdk-v1.js';
 import * as sdkV2 from '../src/sdk-v2.js';
+import * as storeAuthors from '../src/store-authors.js';
 import * as testing from '../src/testing.js';
 
 const BUILDING_BLOCKS = [
@@ -77,6 +78,23 @@ describe('public surface', () => {
   it('has the store contract suite on @latchkey/core/testing only', () => {
     expect(Object.keys(testing)).toEqual(['storeContractCases']);
     expect(main).not.toHaveProperty('storeContractCases');
+  });
+
+  it('has the lock building blocks for store packages on @latchkey/core/store only', () => {
+    const blocks = [
+      'DEFAULT_LOCK_TIMEOUT_MS',
+      'SETTLED_WHILE_WAITING',
+      'cancelledError',
+      'createKeyedMutex',
+      'formatSeconds',
+      'resolveLockTimeout',
+      'throwIfAborted',
+    ];
+    expect(Object.keys(storeAuthors).sort()).toEqual(blocks);
+    for (const name of blocks) expect(main).not.toHaveProperty(name);
+    expect(storeAuthors.SETTLED_WHILE_WAITING).toBe(
+      Symbol.for('@latchkey/core.lock.settledWhileWaiting'),
+    );
   });
 
   it('lists every error code once', () => {

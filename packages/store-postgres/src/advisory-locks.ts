@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { cancelledError, throwIfAborted } from '@latchkey/core/store';
 import type pg from 'pg';
 import { databaseError, unavailableError } from './database-errors.js';
-import { cancelledError, throwIfAborted } from './lock-errors.js';
 
 /** A row of the table as the store reads it. */
 export interface StoredRow {

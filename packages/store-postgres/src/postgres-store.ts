@@ -5,6 +5,14 @@ import {
   LatchkeyError,
   type LockOptions,
 } from '@latchkey/core';
+import {
+  createKeyedMutex,
+  formatSeconds,
+  type LockOptionsWithCheck,
+  resolveLockTimeout,
+  SETTLED_WHILE_WAITING,
+  throwIfAborted,
+} from '@latchkey/core/store';
 import pg from 'pg';
 import {
   advisoryLockId,
@@ -18,8 +26,6 @@ import {
 } from './advisory-locks.js';
 import { databaseError, unavailableError } from './database-errors.js';
 import { OpenFailure, openValue, type SealedValue, sealValue } from './envelope.js';
-import { createKeyedMutex } from './keyed-mutex.js';
-import { formatSeconds, resolveLockTimeout, throwIfAborted } from './lock-errors.js';
 import { type PostgresStoreOptions, resolveOptions } from './options.js';
 import { checkSchema, migrate, tableNames, tableSchema } from './schema.js';
 
@@ -64,9 +70,6 @@ const LOCK_POLL_MS = [200, 300] as const;
 const LOCK_IDLE_MS = 1_000;
 // How the lock connection shows in pg_stat_activity, unless the host's settings name one.
 const LOCK_APPLICATION_NAME = 'latchkey-store-postgres locks';
-// What core's sessions pass to a store's lock() to be told when a refresh landed while
-// they waited (a registered symbol of @latchkey/core; stores that do not know it just wait).
-const SETTLED_WHILE_WAITING = Symbol.for('@latchkey/core.lock.settledWhileWaiting');
 
 /**
  * Creates a credential store in a PostgreSQL table, shared safely by every process and
@@ -505,9 +508,9 @@ function settledCheck<T>(
     ) => Promise<T | undefined>)
   | undefined {
   if (typeof options !== 'object' || options === null) return undefined;
-  const check = (options as Record<symbol, unknown>)[SETTLED_WHILE_WAITING];
+  const check = (options as LockOptionsWithCheck<T>)[SETTLED_WHILE_WAITING];
   if (typeof check !== 'function') return undefined;
-  const run = async () => (await (check as () => Promise<T | undefined>)()) ?? undefined;
+  const run = async () => (await check()) ?? undefined;
   return async (notified, before) => {
     try {
       return await (notified ? notifiedScope.run({ key, row: notified, before }, run) : run());

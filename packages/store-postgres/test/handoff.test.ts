@@ -1,13 +1,11 @@
-import type { JsonObject, LockOptions } from '@latchkey/core';
+import type { JsonObject } from '@latchkey/core';
+import { type LockOptionsWithCheck, SETTLED_WHILE_WAITING } from '@latchkey/core/store';
 import { startPostgres, type TestPostgres } from '@latchkey/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockChannel } from '../src/advisory-locks.js';
 import { type PostgresStore, postgresStore } from '../src/index.js';
 import { freshSchema, newKey } from './helpers.js';
-
-// What core's sessions pass to lock() to be told that the refresh they wait for landed.
-const SETTLED_WHILE_WAITING = Symbol.for('@latchkey/core.lock.settledWhileWaiting');
 
 let server: TestPostgres;
 const key = newKey();
@@ -35,14 +33,18 @@ function countingPool(): { pool: pg.Pool; reads: () => number } {
 }
 
 /** Lock options with the check core's sessions pass: settled once the key holds `wanted`. */
-function waitingFor(store: PostgresStore, storeKey: string, wanted: string): LockOptions {
+function waitingFor(
+  store: PostgresStore,
+  storeKey: string,
+  wanted: string,
+): LockOptionsWithCheck<JsonObject> {
   return {
     timeoutMs: 10_000,
     [SETTLED_WHILE_WAITING]: async () => {
       const value = await store.get(storeKey);
       return value?.v === wanted ? value : undefined;
     },
-  } as LockOptions;
+  };
 }
 
 /** A promise and what opens it. */
@@ -216,14 +218,15 @@ describe('the handoff of a write under the lock to the processes waiting for it'
       const held = holdAndWrite(holder, 'k', { v: 'fourth' }, write.passed);
       await sleep(50);
       let settled = false;
+      const notThird: LockOptionsWithCheck<JsonObject> = {
+        timeoutMs: 10_000,
+        [SETTLED_WHILE_WAITING]: async () => {
+          const value = await waiter.get('k');
+          return value?.v === 'third' ? undefined : value;
+        },
+      };
       const waiting = waiter
-        .lock('k', async () => 'took the lock', {
-          timeoutMs: 10_000,
-          [SETTLED_WHILE_WAITING]: async () => {
-            const value = await waiter.get('k');
-            return value?.v === 'third' ? undefined : value;
-          },
-        } as LockOptions)
+        .lock('k', async () => 'took the lock', notThird)
         .finally(() => {
           settled = true;
         });

@@ -7,14 +7,15 @@ import type { LockOptions } from './types.js';
  * held elsewhere (each time the holder may have left). When it gives a value, `lock()`
  * resolves with that value without running `fn`, and without taking the lock: what
  * the holder did already made `fn` needless. Stores that do not know it just wait.
- * It is a registered symbol (`Symbol.for`), so a store in another package, such as
- * `@latchkey/store-postgres`, finds it without importing core's internals.
+ * It is a registered symbol (`Symbol.for`), the same in every copy of core; a store in
+ * another package, such as `@latchkey/store-postgres`, imports it from
+ * `@latchkey/core/store`.
  */
 export const SETTLED_WHILE_WAITING: unique symbol = Symbol.for(
   '@latchkey/core.lock.settledWhileWaiting',
 );
 
-/** Lock options with the internal {@link SETTLED_WHILE_WAITING} check. */
+/** Lock options with the {@link SETTLED_WHILE_WAITING} check that sessions pass. */
 export type LockOptionsWithCheck<T> = LockOptions & {
   [SETTLED_WHILE_WAITING]?: () => Promise<T | undefined>;
 };
