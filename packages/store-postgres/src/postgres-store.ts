@@ -43,6 +43,12 @@ export type PostgresStore = CredentialStore & {
   close(): Promise<void>;
 };
 
+/** A row and the JSON text it decrypts to. */
+interface Opened {
+  row: StoredRow;
+  text: string;
+}
+
 /** A row a notification carried, and the row the waiter saw at its last attempt at the lock. */
 interface Notified {
   key: string;
@@ -220,7 +226,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
    * The JSON text of a notified row, when it is the row the waiter saw at its last
    * attempt, or its successor that the tag vouches for; `undefined`: read the row.
    */
-  const openNotified = async (key: string, { row, before }: Notified) => {
+  const openNotified = async (
+    key: string,
+    { row, before }: Notified,
+  ): Promise<Opened | undefined> => {
     if (before === undefined) return undefined;
     const same =
       before !== null &&
@@ -242,7 +251,28 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             previous: before?.value ?? null,
             tag: row.notice_tag as Buffer,
           },
-    ).catch(() => undefined);
+    ).then(
+      (text) => ({ row, text }),
+      () => undefined,
+    );
+  };
+
+  /** The key's row and its JSON text: the one read with the lock, else read now; `undefined`: no row. */
+  const readRow = async (key: string, held: HeldKey | undefined): Promise<Opened | undefined> => {
+    let row: StoredRow | undefined;
+    if (held?.prefetched !== undefined) {
+      row = held.prefetched ?? undefined;
+      held.prefetched = undefined;
+    } else {
+      [row] = await query<StoredRow>(`${selectRow}$1`, [key], `read the credential ${show(key)}`);
+    }
+    if (row === undefined) return undefined;
+    try {
+      return { row, text: await openValue(keyring, bindTo(), key, sealedOf(row)) };
+    } catch (error) {
+      if (error instanceof OpenFailure) throw corrupt(key, error.message);
+      throw error;
+    }
   };
 
   const store = {
@@ -250,39 +280,18 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       assertKey(key);
       await ready();
       const held = heldKey(key);
-      let text: string | undefined;
-      let row: StoredRow | undefined;
       const notified = notifiedScope.getStore();
-      if (notified?.key === key) {
-        text = await openNotified(key, notified);
-        if (text !== undefined) row = notified.row;
+      const opened =
+        (notified?.key === key ? await openNotified(key, notified) : undefined) ??
+        (await readRow(key, held));
+      if (opened === undefined) {
+        if (held) {
+          held.seen = '0';
+          held.seenValue = null;
+        }
+        return undefined;
       }
-      if (text === undefined) {
-        if (held?.prefetched !== undefined) {
-          row = held.prefetched ?? undefined;
-          held.prefetched = undefined;
-        } else {
-          [row] = await query<StoredRow>(
-            `${selectRow}$1`,
-            [key],
-            `read the credential ${show(key)}`,
-          );
-        }
-        if (row === undefined) {
-          if (held) {
-            held.seen = '0';
-            held.seenValue = null;
-          }
-          return undefined;
-        }
-        try {
-          text = await openValue(keyring, bindTo(), key, sealedOf(row));
-        } catch (error) {
-          if (error instanceof OpenFailure) throw corrupt(key, error.message);
-          throw error;
-        }
-      }
-      row = row as StoredRow;
+      const { row, text } = opened;
       let value: unknown;
       try {
         value = JSON.parse(text);
