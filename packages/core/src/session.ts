@@ -163,6 +163,20 @@ export function createSession(init: SessionInit): Session {
       `The login for ${current.account} at ${provider.name} ${detail}. Sign in again.${provider.reauthHint ? ` ${provider.reauthHint}` : ''}`,
     );
 
+  const emitAdopted = (c: Credentials) =>
+    emit(init.onEvent, {
+      type: 'credentials_adopted',
+      providerId: provider.id,
+      account: c.account,
+    });
+  const emitRefreshed = (c: Credentials) =>
+    emit(init.onEvent, {
+      type: 'token_refreshed',
+      providerId: provider.id,
+      account: c.account,
+      ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}),
+    });
+
   const load = async (): Promise<Credentials | undefined> => {
     const record = await store.get(key);
     return record ? credentialsFromRecord(key, record) : undefined;
@@ -173,11 +187,7 @@ export function createSession(init: SessionInit): Session {
     if (sameTokens(stored, current) || (!force && expiresWithin(stored, skewFor(stored)))) {
       return undefined;
     }
-    emit(init.onEvent, {
-      type: 'credentials_adopted',
-      providerId: provider.id,
-      account: stored.account,
-    });
+    emitAdopted(stored);
     return stored;
   };
 
@@ -218,11 +228,7 @@ export function createSession(init: SessionInit): Session {
             // the login lives on in the store with its newer tokens.
             const latest = error.code === 'INVALID_GRANT' ? await load() : undefined;
             if (latest && !sameGrant(latest, stored)) {
-              emit(init.onEvent, {
-                type: 'credentials_adopted',
-                providerId: provider.id,
-                account: latest.account,
-              });
+              emitAdopted(latest);
               return latest;
             }
             await store.delete(key);
@@ -254,12 +260,7 @@ export function createSession(init: SessionInit): Session {
           publish(next);
           throw unsavedError(next, error);
         }
-        emit(init.onEvent, {
-          type: 'token_refreshed',
-          providerId: provider.id,
-          account: next.account,
-          ...(next.expiresAt !== undefined ? { expiresAt: next.expiresAt } : {}),
-        });
+        emitRefreshed(next);
         return next;
       },
       refreshLockOptions(force, signal),
@@ -294,23 +295,12 @@ export function createSession(init: SessionInit): Session {
               throw unsavedError(pending.next, error);
             }
             unsaved = undefined;
-            emit(init.onEvent, {
-              type: 'token_refreshed',
-              providerId: provider.id,
-              account: pending.next.account,
-              ...(pending.next.expiresAt !== undefined
-                ? { expiresAt: pending.next.expiresAt }
-                : {}),
-            });
+            emitRefreshed(pending.next);
             return;
           }
           unsaved = undefined;
           if (stored && !sameGrant(stored, current)) {
-            emit(init.onEvent, {
-              type: 'credentials_adopted',
-              providerId: provider.id,
-              account: stored.account,
-            });
+            emitAdopted(stored);
             publish(stored);
           }
         },
