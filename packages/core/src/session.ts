@@ -321,8 +321,11 @@ export function createSession(init: SessionInit): Session {
     ...(signal ? { signal } : {}),
     // Waiting while another process refreshes: its result, as soon as it is stored,
     // without queueing for the lock behind the other waiters.
-    [SETTLED_WHILE_WAITING]: async () => {
-      const stored = await load().catch(() => undefined);
+    [SETTLED_WHILE_WAITING]: async (read) => {
+      const stored = await (read
+        ? read().then((r) => r && credentialsFromRecord(key, r))
+        : load()
+      ).catch(() => undefined);
       return stored ? refreshedElsewhere(stored, force) : undefined;
     },
   });

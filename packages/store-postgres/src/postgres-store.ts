@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type CredentialStore,
   type JsonObject,
@@ -51,15 +50,12 @@ interface Opened {
 
 /** A row a notification carried, and the row the waiter saw at its last attempt at the lock. */
 interface Notified {
-  key: string;
   row: StoredRow;
   before: StoredRow | null | undefined;
 }
 
-/** What the current async context holds of one key's lock. */
+/** What this process holds of one key's lock. */
 interface HeldKey {
-  /** False once `lock()` released it: writes from code that outlived `fn` are plain writes. */
-  active: boolean;
   readonly lock: HeldAdvisoryLock;
   readonly lockId: string;
   /** The row version a read under the lock saw (`'0'`: no row); `undefined` before any read. */
@@ -100,10 +96,13 @@ const LOCK_APPLICATION_NAME = 'latchkey-store-postgres locks';
  * and the value it replaced; a session waiting for that refresh decrypts it, as the
  * successor of the row it read when it tried for the lock, instead of reading the row
  * again. The lock is taken in the same round trip as a read of the row, which
- * the first `get` of the key under the lock returns. Inside
- * `fn`, a `set` or `delete` of the key after a `get` only applies when the row is still
+ * the first `get` of the key under the lock returns. While the lock is held, a `set` or
+ * `delete` of the key in this process after a `get` only applies when the row is still
  * at the version that `get` read, so a holder whose lock was lost with its connection
- * never overwrites another's change: it fails with `STORE_CONFLICT`.
+ * never overwrites another's change: it fails with `STORE_CONFLICT`. The store keeps
+ * no per-call context (no `AsyncLocalStorage`, which would turn on promise hooks for the
+ * whole process), so that holds for every such call in the process, not only those of
+ * `fn`, and a `lock()` of the same key inside `fn` waits for itself until `STORE_LOCKED`.
  *
  * A database that cannot be reached fails the call with `STORE_UNAVAILABLE`, and no
  * login is ever removed for it. Keys must be at most 2,048 bytes in UTF-8, without NUL
@@ -140,7 +139,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // An idle connection's error would end the process without a listener; the pool drops it.
   if (owned) pool.on('error', () => {});
   const mutex = createKeyedMutex();
-  const scope = new AsyncLocalStorage<ReadonlyMap<string, HeldKey>>();
+  // The locks this process holds, by key. The mutex lets one caller at a time hold a key's
+  // lock here, and while it does, every get, set and delete of that key in this process is
+  // the holder's (a write checks the version read under the lock); from the release on,
+  // they are plain again. No AsyncLocalStorage: in Node 20 it turns on promise hooks,
+  // which slow every promise of the host's process.
+  const holders = new Map<string, HeldKey>();
   let closed = false;
 
   const closedError = () => unavailableError('run', 'the store was closed with close()');
@@ -192,17 +196,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   };
 
-  // While a waiter checks whether the refresh it waited for landed: the row that the
-  // write under the lock sent with its NOTIFY, which a get of that key returns unread
-  // when it is the successor of the row the waiter saw at its last attempt at the lock.
-  const notifiedScope = new AsyncLocalStorage<Notified>();
   const selectRow = `SELECT version, value, data_key, key_id FROM ${qualified} WHERE key = `;
 
-  /** The lock on `key` that this async context holds, if any. */
-  const heldKey = (key: string): HeldKey | undefined => {
-    const entry = scope.getStore()?.get(key);
-    return entry?.active ? entry : undefined;
-  };
+  /** The lock on `key` that this process holds, if any. */
+  const heldKey = (key: string): HeldKey | undefined => holders.get(key);
 
   const corrupt = (key: string, problem: string) =>
     new LatchkeyError(
@@ -275,35 +272,42 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     }
   };
 
-  const store = {
-    async get(key: string): Promise<JsonObject | undefined> {
-      assertKey(key);
-      await ready();
-      const held = heldKey(key);
-      const notified = notifiedScope.getStore();
-      const opened =
-        (notified?.key === key ? await openNotified(key, notified) : undefined) ??
-        (await readRow(key, held));
-      if (opened === undefined) {
-        if (held) {
-          held.seen = '0';
-          held.seenValue = null;
-        }
-        return undefined;
-      }
-      const { row, text } = opened;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw corrupt(key, 'it does not hold JSON');
-      }
-      if (!isJsonObject(value)) throw corrupt(key, 'it does not hold a JSON object');
+  /**
+   * A get of `key`; with `notified`, the row a write under the lock sent to this waiter,
+   * which it returns unread when it is the row the waiter saw at its last attempt at the
+   * lock or that row's successor (see openNotified).
+   */
+  const getValue = async (key: string, notified?: Notified): Promise<JsonObject | undefined> => {
+    assertKey(key);
+    await ready();
+    const held = heldKey(key);
+    const opened =
+      (notified ? await openNotified(key, notified) : undefined) ?? (await readRow(key, held));
+    if (opened === undefined) {
       if (held) {
-        held.seen = String(row.version);
-        held.seenValue = row.value;
+        held.seen = '0';
+        held.seenValue = null;
       }
-      return value;
+      return undefined;
+    }
+    const { row, text } = opened;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw corrupt(key, 'it does not hold JSON');
+    }
+    if (!isJsonObject(value)) throw corrupt(key, 'it does not hold a JSON object');
+    if (held) {
+      held.seen = String(row.version);
+      held.seenValue = row.value;
+    }
+    return value;
+  };
+
+  const store = {
+    get(key: string): Promise<JsonObject | undefined> {
+      return getValue(key);
     },
 
     async set(key: string, value: JsonObject): Promise<void> {
@@ -439,11 +443,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const timeoutMs = resolveLockTimeout(lockOptions);
       const signal = lockOptions?.signal;
       throwIfAborted(signal);
-      if (heldKey(key)) {
-        throw new TypeError(
-          `lock(${show(key)}) was called inside the fn of a lock() on the same key: locks are not reentrant`,
-        );
-      }
       const deadline = Date.now() + timeoutMs;
       await ready();
       const { schema, locks } = context();
@@ -467,24 +466,21 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           // On the lock connection, which has none of the pool's session settings: the
           // table by the schema it was found in.
           read: `SELECT version, value, data_key, key_id FROM ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)} WHERE key = ${pg.escapeLiteral(key)}`,
-          settled: settledCheck<T>(lockOptions, key, notifiedScope),
+          settled: settledCheck<T>(lockOptions, (notified) => getValue(key, notified)),
         });
         if (!isHeld(got)) return got.settled;
         const entry: HeldKey = {
-          active: true,
           lock: got,
           lockId,
           seen: undefined,
           prefetched: got.row,
           seenValue: undefined,
         };
-        const inner = new Map<string, HeldKey>();
-        for (const [other, held] of scope.getStore() ?? []) if (held.active) inner.set(other, held);
-        inner.set(key, entry);
+        holders.set(key, entry);
         try {
-          return await scope.run(inner, fn);
+          return await fn();
         } finally {
-          entry.active = false;
+          holders.delete(key);
           await got.release();
         }
       } finally {
@@ -504,12 +500,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
 /**
  * The check core's sessions pass through the lock options, when they pass one; run with
- * the row a write under the lock sent, when one came, as what a get of `key` returns.
+ * the row a write under the lock sent, when one came, as what its read of the key returns
+ * (through `read`, see getValue).
  */
 function settledCheck<T>(
   options: LockOptions | undefined,
-  key: string,
-  notifiedScope: AsyncLocalStorage<Notified>,
+  read: (notified: Notified) => Promise<JsonObject | undefined>,
 ):
   | ((
       notified: StoredRow | undefined,
@@ -519,10 +515,11 @@ function settledCheck<T>(
   if (typeof options !== 'object' || options === null) return undefined;
   const check = (options as LockOptionsWithCheck<T>)[SETTLED_WHILE_WAITING];
   if (typeof check !== 'function') return undefined;
-  const run = async () => (await check()) ?? undefined;
   return async (notified, before) => {
     try {
-      return await (notified ? notifiedScope.run({ key, row: notified, before }, run) : run());
+      return (
+        (await (notified ? check(() => read({ row: notified, before })) : check())) ?? undefined
+      );
     } catch {
       return undefined;
     }

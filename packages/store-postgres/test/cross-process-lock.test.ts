@@ -276,15 +276,20 @@ describe('lock() across processes', () => {
     }
   });
 
-  it('throws TypeError for a lock taken again inside its own fn instead of waiting forever', async () => {
+  it('a lock taken again inside its own fn waits for itself until its timeout (STORE_LOCKED), then the outer lock is released; nested locks on other keys work', async () => {
     const store = postgresStore({
       connectionString: server.connectionString,
       schema: freshSchema('re'),
       encryption: key,
     });
     try {
-      const error = await thrown(() => store.lock('k', () => store.lock('k', async () => {})));
-      expect(error).toBeInstanceOf(TypeError);
+      const error = await thrown(() =>
+        store.lock('k', () => store.lock('k', async () => {}, { timeoutMs: 300 })),
+      );
+      expectCode(error, 'STORE_LOCKED');
+      expect(await store.lock('k', async () => 'free again', { timeoutMs: 2_000 })).toBe(
+        'free again',
+      );
       expect(await store.lock('k', () => store.lock('other', async () => 'nested'))).toBe('nested');
     } finally {
       await store.close();

@@ -1,22 +1,28 @@
-import type { JsonObject } from '@latchkey/core';
+import { authenticate, type JsonObject } from '@latchkey/core';
 import { type LockOptionsWithCheck, SETTLED_WHILE_WAITING } from '@latchkey/core/store';
-import { startPostgres, type TestPostgres } from '@latchkey/testkit';
+import {
+  startAuthServer,
+  startPostgres,
+  type TestAuthServer,
+  type TestPostgres,
+} from '@latchkey/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockChannel } from '../src/advisory-locks.js';
 import { type PostgresStore, postgresStore } from '../src/index.js';
-import { freshSchema, newKey } from './helpers.js';
+import { freshSchema, newKey, signInUnattended, testProvider } from './helpers.js';
 
 let server: TestPostgres;
+let auth: TestAuthServer;
 const key = newKey();
 const pools: pg.Pool[] = [];
 
 beforeAll(async () => {
-  server = await startPostgres();
+  [server, auth] = await Promise.all([startPostgres(), startAuthServer()]);
 });
 afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.end().catch(() => {})));
-  await server?.stop();
+  await Promise.all([server?.stop(), auth?.close()]);
 });
 
 /** A pool of the test server that counts the row reads made through it. */
@@ -40,8 +46,8 @@ function waitingFor(
 ): LockOptionsWithCheck<JsonObject> {
   return {
     timeoutMs: 10_000,
-    [SETTLED_WHILE_WAITING]: async () => {
-      const value = await store.get(storeKey);
+    [SETTLED_WHILE_WAITING]: async (read) => {
+      const value = await (read ? read() : store.get(storeKey));
       return value?.v === wanted ? value : undefined;
     },
   };
@@ -144,6 +150,52 @@ describe('the handoff of a write under the lock to the processes waiting for it'
     }
   });
 
+  it("a core session waiting for another process's refresh takes the new tokens from the NOTIFY: no read, no lock, no token request", async () => {
+    const { waiter, holder, reads } = storesOf(freshSchema('session'));
+    try {
+      await signInUnattended(auth, holder);
+      const [login] = await holder.list('credentials/test-as/');
+      const events: string[] = [];
+      const onEvent = (event: { type: string }) => events.push(event.type);
+      const watched = await authenticate(testProvider(auth), {
+        store: waiter,
+        interactive: false,
+        onEvent,
+      });
+      await waiter.lock('warm-up', async () => {});
+      const write = gate();
+      const release = gate();
+      // Another process's refresh, as it stores its result: new tokens, a day to live.
+      const held = holder.lock(login as string, async () => {
+        const record = (await holder.get(login as string)) as JsonObject;
+        await write.passed;
+        await holder.set(login as string, {
+          ...record,
+          accessToken: 'refreshed-elsewhere',
+          expiresAt: Date.now() + 86_400_000,
+        });
+        await release.passed;
+      });
+      await sleep(50);
+      auth.resetCounts();
+      const fresh = watched.fresh({ minValidityMs: 7_200_000 });
+      await sleep(100);
+      const readsBefore = reads();
+      write.open();
+      const credentials = await withTimeout(fresh, 2_000, 'the session did not settle');
+      expect(credentials.accessToken.reveal()).toBe('refreshed-elsewhere');
+      expect(reads() - readsBefore).toBe(0);
+      expect(events).toContain('credentials_adopted');
+      expect(events).not.toContain('token_refreshed');
+      expect(auth.counts().token.refresh_token ?? 0).toBe(0);
+      release.open();
+      await held;
+    } finally {
+      await waiter.close();
+      await holder.close();
+    }
+  });
+
   it('sends the row as the table holds it, never the plaintext, on the table channel', async () => {
     const schema = freshSchema('payload');
     const holder = postgresStore({
@@ -220,8 +272,8 @@ describe('the handoff of a write under the lock to the processes waiting for it'
       let settled = false;
       const notThird: LockOptionsWithCheck<JsonObject> = {
         timeoutMs: 10_000,
-        [SETTLED_WHILE_WAITING]: async () => {
-          const value = await waiter.get('k');
+        [SETTLED_WHILE_WAITING]: async (read) => {
+          const value = await (read ? read() : waiter.get('k'));
           return value?.v === 'third' ? undefined : value;
         },
       };

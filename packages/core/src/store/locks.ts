@@ -1,6 +1,6 @@
 import { LatchkeyError } from '../errors.js';
 import { MAX_TIMER_MS } from '../util/abort.js';
-import type { LockOptions } from './types.js';
+import type { JsonObject, LockOptions } from './types.js';
 
 /**
  * A lock option that sessions pass: a check a store may run while it waits for a lock
@@ -15,9 +15,16 @@ export const SETTLED_WHILE_WAITING: unique symbol = Symbol.for(
   '@latchkey/core.lock.settledWhileWaiting',
 );
 
-/** Lock options with the {@link SETTLED_WHILE_WAITING} check that sessions pass. */
+/**
+ * Lock options with the {@link SETTLED_WHILE_WAITING} check that sessions pass. A store
+ * that already holds the key's value when it runs the check (a value its wait was sent,
+ * that it checked is current) passes `read`, which gives that value: the check reads
+ * through it instead of calling the store's `get` for the key.
+ */
 export type LockOptionsWithCheck<T> = LockOptions & {
-  [SETTLED_WHILE_WAITING]?: () => Promise<T | undefined>;
+  [SETTLED_WHILE_WAITING]?: (
+    read?: () => Promise<JsonObject | undefined>,
+  ) => Promise<T | undefined>;
 };
 
 /** How long a store waits for a lock when the caller does not say, in milliseconds. */
