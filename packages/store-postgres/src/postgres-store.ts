@@ -54,7 +54,7 @@ interface Notified {
   before: StoredRow | null | undefined;
 }
 
-/** What this process holds of one key's lock. */
+/** What this store holds of one key's lock. */
 interface HeldKey {
   readonly lock: HeldAdvisoryLock;
   readonly lockId: string;
@@ -97,12 +97,14 @@ const LOCK_APPLICATION_NAME = 'latchkey-store-postgres locks';
  * successor of the row it read when it tried for the lock, instead of reading the row
  * again. The lock is taken in the same round trip as a read of the row, which
  * the first `get` of the key under the lock returns. While the lock is held, a `set` or
- * `delete` of the key in this process after a `get` only applies when the row is still
- * at the version that `get` read, so a holder whose lock was lost with its connection
- * never overwrites another's change: it fails with `STORE_CONFLICT`. The store keeps
- * no per-call context (no `AsyncLocalStorage`, which would turn on promise hooks for the
- * whole process), so that holds for every such call in the process, not only those of
- * `fn`, and a `lock()` of the same key inside `fn` waits for itself until `STORE_LOCKED`.
+ * `delete` of the key through this store after a `get` only applies when the row is
+ * still at the version that `get` read, so a holder whose lock was lost with its
+ * connection never overwrites another's change: it fails with `STORE_CONFLICT`. The
+ * store keeps no per-call context (no `AsyncLocalStorage`, which would turn on promise
+ * hooks for the whole process): every `set` and `delete` of a held key through this
+ * store counts as the holder's, from `fn` or not, and a `lock()` of the same key inside
+ * `fn` waits for itself until `STORE_LOCKED`. Change a login with its lock held (as
+ * sessions and `logout()` do), not beside it.
  *
  * A database that cannot be reached fails the call with `STORE_UNAVAILABLE`, and no
  * login is ever removed for it. Keys must be at most 2,048 bytes in UTF-8, without NUL
@@ -139,11 +141,12 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // An idle connection's error would end the process without a listener; the pool drops it.
   if (owned) pool.on('error', () => {});
   const mutex = createKeyedMutex();
-  // The locks this process holds, by key. The mutex lets one caller at a time hold a key's
-  // lock here, and while it does, every get, set and delete of that key in this process is
-  // the holder's (a write checks the version read under the lock); from the release on,
-  // they are plain again. No AsyncLocalStorage: in Node 20 it turns on promise hooks,
-  // which slow every promise of the host's process.
+  // The locks this store holds, by key. The mutex lets one caller at a time hold a key's
+  // lock here, and while it does, every set and delete of that key through this store is
+  // the holder's (it checks the version read under the lock, and sends the write's
+  // NOTIFY); reads only move that version forward. From the release on, they are plain
+  // again. No AsyncLocalStorage: on Node 20 it turns on promise hooks, which slow every
+  // promise of the host's process.
   const holders = new Map<string, HeldKey>();
   let closed = false;
 
@@ -198,8 +201,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   const selectRow = `SELECT version, value, data_key, key_id FROM ${qualified} WHERE key = `;
 
-  /** The lock on `key` that this process holds, if any. */
+  /** The lock on `key` that this store holds, if any. */
   const heldKey = (key: string): HeldKey | undefined => holders.get(key);
+
+  /**
+   * What a read of a held key found, as the version a later write checks. A read only
+   * moves it forward: a read that began before a write through this store and answered
+   * after it (one outside `fn`, as a session's lookup is) must not turn the next write
+   * into a false `STORE_CONFLICT`. Only writes set it outright.
+   */
+  const noteRead = (held: HeldKey, version: string, value: Buffer | null) => {
+    if (held.seen !== undefined && (version === '0' || BigInt(version) <= BigInt(held.seen))) {
+      return;
+    }
+    held.seen = version;
+    held.seenValue = value;
+  };
 
   const corrupt = (key: string, problem: string) =>
     new LatchkeyError(
@@ -284,10 +301,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     const opened =
       (notified ? await openNotified(key, notified) : undefined) ?? (await readRow(key, held));
     if (opened === undefined) {
-      if (held) {
-        held.seen = '0';
-        held.seenValue = null;
-      }
+      if (held) noteRead(held, '0', null);
       return undefined;
     }
     const { row, text } = opened;
@@ -298,10 +312,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       throw corrupt(key, 'it does not hold JSON');
     }
     if (!isJsonObject(value)) throw corrupt(key, 'it does not hold a JSON object');
-    if (held) {
-      held.seen = String(row.version);
-      held.seenValue = row.value;
-    }
+    if (held) noteRead(held, String(row.version), row.value);
     return value;
   };
 
@@ -480,7 +491,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         try {
           return await fn();
         } finally {
-          holders.delete(key);
+          if (holders.get(key) === entry) holders.delete(key);
           await got.release();
         }
       } finally {

@@ -196,6 +196,48 @@ describe('the handoff of a write under the lock to the processes waiting for it'
     }
   });
 
+  it('a read from outside fn that answers after a write under the lock does not make the next write a conflict', async () => {
+    // A pool whose next row read runs at once but answers only when `answer` opens.
+    const pool = new pg.Pool({ connectionString: server.connectionString });
+    pools.push(pool);
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let delayNext: Promise<void> | undefined;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      const result = query(...args);
+      const delay = delayNext;
+      if (delay && typeof args[0] === 'string' && args[0].startsWith('SELECT version, value')) {
+        delayNext = undefined;
+        return result.then(async (value) => {
+          await delay;
+          return value;
+        });
+      }
+      return result;
+    };
+    const store = postgresStore({ pool, schema: freshSchema('outside'), encryption: key });
+    try {
+      await store.set('k', { v: 'one' });
+      const answer = gate();
+      const outside = await store.lock('k', async () => {
+        expect(await store.get('k')).toEqual({ v: 'one' });
+        delayNext = answer.passed;
+        // A session looking the login up meanwhile: it reads version 1.
+        const lookup = store.get('k');
+        await sleep(50);
+        await store.set('k', { v: 'two' });
+        answer.open();
+        const seen = await lookup;
+        // The write after it still checks against version 2, its own, and goes through.
+        await store.set('k', { v: 'three' });
+        return seen;
+      });
+      expect(outside).toEqual({ v: 'one' });
+      expect(await store.get('k')).toEqual({ v: 'three' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('sends the row as the table holds it, never the plaintext, on the table channel', async () => {
     const schema = freshSchema('payload');
     const holder = postgresStore({

@@ -17,9 +17,11 @@ export const SETTLED_WHILE_WAITING: unique symbol = Symbol.for(
 
 /**
  * Lock options with the {@link SETTLED_WHILE_WAITING} check that sessions pass. A store
- * that already holds the key's value when it runs the check (a value its wait was sent,
- * that it checked is current) passes `read`, which gives that value: the check reads
- * through it instead of calling the store's `get` for the key.
+ * that was sent the key's new value while it waited may pass `read`, which gives the
+ * key's value as its `get` would (that value when it checks out, else what a read
+ * finds): the check reads through it instead of calling `get`. A store that wraps
+ * another and changes values (not only keys) must wrap `read` too, or not pass the
+ * check on.
  */
 export type LockOptionsWithCheck<T> = LockOptions & {
   [SETTLED_WHILE_WAITING]?: (
