@@ -5,18 +5,20 @@
 //     must be a single token request. Baseline: one process making one call, alternated.
 // (b) fresh() at a real expiry: 1, 2, 4 and 8 processes share one login whose access token
 //     lives TTL_SECONDS, each calling fresh() every INTERVAL_MS across several expiries.
+//     The processes start one after the other, and each refreshes the login once as it
+//     starts (its first refresh, reported apart: Node.js loads fetch() and compiles the
+//     refresh path then), so the expiries measure processes in their steady state.
 //     Per expiry, the token requests the server saw (exactly one) and the latency of the
 //     calls that waited for the refresh (the one call per process whose token changed);
-//     split into the refreshing call, told apart by whether its process had refreshed
-//     before (Node.js loads fetch() on its first call), and how long after it ended the
-//     other processes had the new token.
+//     the refreshing call apart, and how long after it ended the other processes had the
+//     new token.
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CredentialStore, fileStore } from '@latchkey/core';
 import { startAuthServer, type TestAuthServer } from '@latchkey/testkit';
 import { PROVIDER_ID, SCOPES, signIn } from './auth.js';
-import { benchScript, startNode } from './child.js';
+import { benchScript, type NodeChild, startNode } from './child.js';
 import { runIfMain } from './main.js';
 import { goal, max, median, ms, pairRatios, perPair, spread } from './stats.js';
 
@@ -28,7 +30,7 @@ const CHILD_TIMEOUT_MS = 45_000;
 const EXPIRY_PROCESSES = [1, 2, 4, 8] as const;
 type Count = (typeof EXPIRY_PROCESSES)[number];
 const TTL_SECONDS = 3;
-// The first expiry each run crosses (new processes) is reported apart; these come after it.
+// The first expiry each run crosses (new sessions, just loaded) is reported apart; these come after it.
 const MEASURED_EXPIRIES = 4;
 // Passes over the process counts, the order reversed each time.
 const PASSES = 2;
@@ -166,20 +168,24 @@ async function storedExpiry(store: CredentialStore): Promise<number> {
 async function expiryRun(
   server: TestAuthServer,
   tokenRequests: number[],
+  firstRefreshes: number[],
   store: CredentialStore,
   directory: string,
   processes: number,
   n: number,
 ): Promise<Expiry[]> {
   const go = join(directory, `expiry-go-${n}`);
-  const children = Array.from({ length: processes }, () =>
-    startNode<{ changes: Change[]; calls: number }>(
+  // One at a time: each makes its first refresh before the next starts.
+  const children: NodeChild<{ changes: Change[]; calls: number; firstRefreshMs: number }>[] = [];
+  for (let i = 0; i < processes; i += 1) {
+    const child = startNode<{ changes: Change[]; calls: number; firstRefreshMs: number }>(
       expiryChild,
       [...commonArgs(server, directory), go, String(INTERVAL_MS)],
-      { timeoutMs: (MEASURED_EXPIRIES + 4) * TTL_SECONDS * 1000 + 30_000 },
-    ),
-  );
-  await Promise.all(children.map((c) => c.ready));
+      { timeoutMs: (MEASURED_EXPIRIES + 4) * TTL_SECONDS * 1000 + 30_000 + processes * 2_000 },
+    );
+    children.push(child);
+    await child.ready;
+  }
   // The first expiry they all cross is that of the login stored now; stop halfway between
   // the last measured expiry and the next.
   const first = await storedExpiry(store);
@@ -188,6 +194,7 @@ async function expiryRun(
   await writeFile(`${go}.tmp`, String(stopAt));
   await rename(`${go}.tmp`, go);
   const reports = await Promise.all(children.map((c) => c.done));
+  firstRefreshes.push(...reports.map((r) => r.firstRefreshMs));
   const byExpiry = new Map<number, Change[]>();
   for (const change of reports.flatMap((r) => r.changes)) {
     byExpiry.set(change.expiredAt, [...(byExpiry.get(change.expiredAt) ?? []), change]);
@@ -230,13 +237,22 @@ async function expiries(): Promise<void> {
     const store = fileStore({ directory });
     await signIn(server, store);
     const runs: Record<Count, Expiry[][]> = { 1: [], 2: [], 4: [], 8: [] };
+    const firstRefreshes: Record<Count, number[]> = { 1: [], 2: [], 4: [], 8: [] };
     let n = 0;
     for (let pass = 0; pass < PASSES; pass += 1) {
       const order = pass % 2 === 0 ? EXPIRY_PROCESSES : [...EXPIRY_PROCESSES].reverse();
       for (const processes of order) {
         n += 1;
         runs[processes].push(
-          await expiryRun(server, tokenRequests, store, directory, processes, n),
+          await expiryRun(
+            server,
+            tokenRequests,
+            firstRefreshes[processes],
+            store,
+            directory,
+            processes,
+            n,
+          ),
         );
       }
     }
@@ -258,7 +274,10 @@ async function expiries(): Promise<void> {
       )}; ${waited.length} calls that waited for the refresh ${spread(waited)}; ${complete}/${measured.length} expiries seen by every process, tokens per expiry [${measured.map((e) => e.tokens).join(', ')}], processes that refreshed per expiry [${refreshedBy.join(', ')}]`;
       console.log(line);
       console.log(
-        `  first expiry of each run (new processes): token requests [${firsts.map((e) => e.requests).join(', ')}], waiting calls ${spread(firsts.flatMap((e) => e.calls.map((c) => c.ms)))}`,
+        `  each process's first refresh, as it started (one process at a time): ${spread(firstRefreshes[processes])} [${firstRefreshes[processes].length}]`,
+      );
+      console.log(
+        `  first expiry of each run: token requests [${firsts.map((e) => e.requests).join(', ')}], waiting calls ${spread(firsts.flatMap((e) => e.calls.map((c) => c.ms)))}`,
       );
       const refreshing = measured.flatMap((e) => e.calls.filter((c) => c.refreshed));
       const cold = refreshing.filter((c) => !c.warm).map((c) => c.ms);
