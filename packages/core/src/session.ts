@@ -11,7 +11,7 @@ import {
 } from './credentials.js';
 import { LatchkeyError } from './errors.js';
 import { type LockOptionsWithCheck, SETTLED_WHILE_WAITING } from './store/locks.js';
-import type { CredentialStore } from './store/types.js';
+import type { CredentialStore, JsonObject } from './store/types.js';
 import { emit, type SignInEventListener } from './strategies/events.js';
 import type { AuthProvider } from './strategies/provider.js';
 import type { StrategyEngine } from './strategies/types.js';
@@ -177,8 +177,11 @@ export function createSession(init: SessionInit): Session {
       ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}),
     });
 
-  const load = async (): Promise<Credentials | undefined> => {
-    const record = await store.get(key);
+  // Through `read` when a store's wait check hands one over (see SETTLED_WHILE_WAITING).
+  const load = async (
+    read: () => Promise<JsonObject | undefined> = () => store.get(key),
+  ): Promise<Credentials | undefined> => {
+    const record = await read();
     return record ? credentialsFromRecord(key, record) : undefined;
   };
 
@@ -322,10 +325,7 @@ export function createSession(init: SessionInit): Session {
     // Waiting while another process refreshes: its result, as soon as it is stored,
     // without queueing for the lock behind the other waiters.
     [SETTLED_WHILE_WAITING]: async (read) => {
-      const stored = await (read
-        ? read().then((r) => r && credentialsFromRecord(key, r))
-        : load()
-      ).catch(() => undefined);
+      const stored = await load(read).catch(() => undefined);
       return stored ? refreshedElsewhere(stored, force) : undefined;
     },
   });

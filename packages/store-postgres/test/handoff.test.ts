@@ -25,15 +25,23 @@ afterAll(async () => {
   await Promise.all([server?.stop(), auth?.close()]);
 });
 
-/** A pool of the test server that counts the row reads made through it. */
-function countingPool(): { pool: pg.Pool; reads: () => number } {
+/**
+ * A pool of the test server that counts the row reads made through it; `onRead`, when
+ * given, is handed each read's answer and may hold it back.
+ */
+function countingPool(onRead?: (answer: Promise<unknown>) => Promise<unknown>): {
+  pool: pg.Pool;
+  reads: () => number;
+} {
   const pool = new pg.Pool({ connectionString: server.connectionString });
   pools.push(pool);
   let reads = 0;
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('SELECT version, value')) reads += 1;
-    return query(...args);
+    const answer = query(...args);
+    if (typeof args[0] !== 'string' || !args[0].startsWith('SELECT version, value')) return answer;
+    reads += 1;
+    return onRead ? onRead(answer) : answer;
   };
   return { pool, reads: () => reads };
 }
@@ -198,22 +206,16 @@ describe('the handoff of a write under the lock to the processes waiting for it'
 
   it('a read from outside fn that answers after a write under the lock does not make the next write a conflict', async () => {
     // A pool whose next row read runs at once but answers only when `answer` opens.
-    const pool = new pg.Pool({ connectionString: server.connectionString });
-    pools.push(pool);
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
     let delayNext: Promise<void> | undefined;
-    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-      const result = query(...args);
+    const { pool } = countingPool((result) => {
       const delay = delayNext;
-      if (delay && typeof args[0] === 'string' && args[0].startsWith('SELECT version, value')) {
-        delayNext = undefined;
-        return result.then(async (value) => {
-          await delay;
-          return value;
-        });
-      }
-      return result;
-    };
+      if (!delay) return result;
+      delayNext = undefined;
+      return result.then(async (value) => {
+        await delay;
+        return value;
+      });
+    });
     const store = postgresStore({ pool, schema: freshSchema('outside'), encryption: key });
     try {
       await store.set('k', { v: 'one' });
