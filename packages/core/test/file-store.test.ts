@@ -526,6 +526,41 @@ describe('fileStore locks', () => {
     expect(await store.get('k')).toEqual({ v: 1 });
   });
 
+  it('waits for a takeover another process has under way, with the event loop free, and then takes the lock', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory, lockStaleMs: 60_000 });
+    const lockPath = keyLockPath(directory, 'k');
+    await mkdir(dirname(lockPath), { recursive: true });
+    // An abandoned lock, and the guard of a running process taking it over.
+    await writeFile(lockPath, lockFileOf({ pid: await endedPid() }));
+    await writeFile(`${lockPath}.takeover`, lockFileOf({ pid: process.pid }));
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks += 1;
+    }, 10);
+    try {
+      const started = Date.now();
+      await expectCode(
+        store.lock('k', async () => 'no', { timeoutMs: 300 }),
+        'STORE_LOCKED',
+      );
+      expect(Date.now() - started).toBeLessThan(1_000);
+      // The wait let timers run: it did not retry in a loop of file calls.
+      expect(ticks).toBeGreaterThanOrEqual(10);
+      // The guard and the abandoned file are the other process's to remove.
+      await expect(stat(`${lockPath}.takeover`)).resolves.toBeDefined();
+      await expect(stat(lockPath)).resolves.toBeDefined();
+      // Once that takeover ends, the waiter takes the lock.
+      const waiting = store.lock('k', async () => 'taken', { timeoutMs: 5_000 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await rm(lockPath);
+      await rm(`${lockPath}.takeover`);
+      await expect(waiting).resolves.toBe('taken');
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
   it('takes over the lock of a holder on another machine only once it is lockStaleMs old', async () => {
     const directory = await tempDir();
     const store = fileStore({ directory, lockStaleMs: 2_000 });

@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import {
+  closeSync,
+  type FSWatcher,
+  fstatSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  utimesSync,
+  watch,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { LatchkeyError } from '../errors.js';
@@ -55,20 +66,29 @@ interface Holder {
 const FALLBACK_POLL_MS = 250;
 
 const HOST = hostname();
-let ownStart: Promise<string | undefined> | undefined;
+let ownStart: { value: string | undefined } | undefined;
 
 /**
  * The start time of process `pid` in clock ticks since boot (field 22 of
  * `/proc/<pid>/stat`), or `undefined` where the system does not say. A pid the kernel
  * gave to a new process after the holder died has another start time.
  */
-async function startTime(pid: number | 'self'): Promise<string | undefined> {
+function startTime(pid: number | 'self'): string | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may itself hold spaces or ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fn()`, or `undefined` when it throws. */
+function attempt<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
   } catch {
     return undefined;
   }
@@ -94,12 +114,17 @@ function parseHolder(text: string): Holder | undefined {
 }
 
 /** Reads a lock file: its holder (if readable) and age, or `undefined` when it is gone. */
-async function readLock(
+function readLock(
   path: string,
-): Promise<{ holder: Holder | undefined; text: string; ageMs: number } | undefined> {
+): { holder: Holder | undefined; text: string; ageMs: number } | undefined {
   try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    return { holder: parseHolder(text), text, ageMs: Date.now() - info.mtimeMs };
+    const fd = openSync(path, 'r');
+    try {
+      const text = readFileSync(fd, 'utf8');
+      return { holder: parseHolder(text), text, ageMs: Date.now() - fstatSync(fd).mtimeMs };
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
@@ -111,31 +136,28 @@ async function readLock(
  * runs (or whose pid now belongs to a process started later); a holder elsewhere, or a
  * file without a readable holder, whose file was not touched for `staleMs`.
  */
-async function abandoned(
-  lock: { holder: Holder | undefined; ageMs: number },
-  staleMs: number,
-): Promise<boolean> {
+function abandoned(lock: { holder: Holder | undefined; ageMs: number }, staleMs: number): boolean {
   const { holder } = lock;
   if (holder === undefined || holder.host !== HOST) return lock.ageMs > staleMs;
   if (!processRuns(holder.pid)) return true;
   if (holder.start === undefined) return false;
-  const start = await startTime(holder.pid);
+  const start = startTime(holder.pid);
   return start !== undefined && start !== holder.start;
 }
 
 /** Creates `path` exclusively (mode 0600) with `holder` in it; `false` when it exists. */
-async function create(path: string, holder: Holder): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
+function create(path: string, holder: Holder): boolean {
+  let fd: number;
   try {
-    handle = await open(path, 'wx', 0o600);
+    fd = openSync(path, 'wx', 0o600);
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return false;
     throw error;
   }
   try {
-    await handle.writeFile(JSON.stringify(holder));
+    writeSync(fd, JSON.stringify(holder));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   return true;
 }
@@ -145,21 +167,21 @@ async function create(path: string, holder: Holder): Promise<boolean> {
  * renamed to a name of this process's own, which moves whatever is there at that
  * instant; if that turns out to be another holder's file, it is put back.
  */
-async function removeIf(path: string, text: string, token: string): Promise<void> {
+function removeIf(path: string, text: string, token: string): void {
   const aside = `${path}.${token}.gone`;
   try {
-    await rename(path, aside);
+    renameSync(path, aside);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
     throw error;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => text);
+  const moved = attempt(() => readFileSync(aside, 'utf8')) ?? text;
   if (moved !== text) {
     // Another holder's file: back where it was, unless a newer one took the place
     // (link() never replaces a file), in which case that holder learns it lost it.
-    await link(aside, path).catch(() => {});
+    attempt(() => linkSync(aside, path));
   }
-  await unlink(aside).catch(() => {});
+  attempt(() => unlinkSync(aside));
 }
 
 /**
@@ -224,14 +246,20 @@ function watchLock(path: string) {
  * as usual. Waiters wake when the directory changes, with a short poll as a fallback.
  * While held, the file is touched every `staleMs / 2`, so holders on other machines
  * can tell it is alive, and checked, so a holding that was lost is reported.
+ *
+ * Only the waits are asynchronous. Lock files hold under 200 bytes, and each file call
+ * on them is one metadata operation that returns in microseconds from a local disk;
+ * through the thread pool the same call costs several round trips and promises. When
+ * many processes wait for one refresh, that work took the CPU from the process doing
+ * the refresh.
  */
 export async function acquireFileLock(
   path: string,
   options: FileLockOptions,
 ): Promise<HeldFileLock | SettledWait> {
   const { deadline, signal, staleMs } = options;
-  ownStart ??= startTime('self');
-  const start = await ownStart;
+  ownStart ??= { value: startTime('self') };
+  const start = ownStart.value;
   const holder: Holder = {
     pid: process.pid,
     ...(start !== undefined ? { start } : {}),
@@ -244,10 +272,10 @@ export async function acquireFileLock(
     for (;;) {
       throwIfAborted(signal);
       try {
-        if (await create(path, holder)) break;
-        const found = await readLock(path);
-        if (found && (await abandoned(found, staleMs))) {
-          await takeOver(path, found.text, holder, staleMs);
+        if (create(path, holder)) break;
+        const found = readLock(path);
+        // Another process taking it over at this moment is waited for like a holder.
+        if (found && abandoned(found, staleMs) && takeOver(path, found.text, holder, staleMs)) {
           continue;
         }
       } catch (error) {
@@ -271,22 +299,20 @@ export async function acquireFileLock(
     watching?.close();
   }
   if (signal?.aborted) {
-    await removeIf(path, text, holder.token);
+    removeIf(path, text, holder.token);
     throw cancelledError(signal);
   }
 
   let lost: Error | undefined;
   const beat = setInterval(
     () => {
-      void (async () => {
-        const now = await readFile(path, 'utf8').catch(() => undefined);
-        if (now !== text) {
-          lost ??= new Error('The lock file was removed or replaced while it was held');
-          return;
-        }
-        const at = new Date();
-        await utimes(path, at, at).catch(() => {});
-      })();
+      const now = attempt(() => readFileSync(path, 'utf8'));
+      if (now !== text) {
+        lost ??= new Error('The lock file was removed or replaced while it was held');
+        return;
+      }
+      const at = new Date();
+      attempt(() => utimesSync(path, at, at));
     },
     Math.max(1000, staleMs / 2),
   );
@@ -297,32 +323,35 @@ export async function acquireFileLock(
     },
     async release() {
       clearInterval(beat);
-      const now = await readFile(path, 'utf8').catch(() => undefined);
+      const now = attempt(() => readFileSync(path, 'utf8'));
       if (now !== text) {
         lost ??= new Error('The lock file was removed or replaced while it was held');
         return;
       }
-      await removeIf(path, text, holder.token);
+      removeIf(path, text, holder.token);
     },
   };
 }
 
-/** Removes the abandoned lock file whose contents are `text`, holding `<path>.takeover`. */
-async function takeOver(path: string, text: string, holder: Holder, staleMs: number) {
+/**
+ * Removes the abandoned lock file whose contents are `text`, holding `<path>.takeover`.
+ * False when another process holds that guard: it is taking the lock over right now.
+ */
+function takeOver(path: string, text: string, holder: Holder, staleMs: number): boolean {
   const guard = `${path}.takeover`;
-  if (!(await create(guard, holder))) {
-    const other = await readLock(guard);
+  if (!create(guard, holder)) {
+    const other = readLock(guard);
     // A takeover lasts a few file operations; one whose holder is gone is cleared.
-    if (other && (await abandoned(other, staleMs))) {
-      await removeIf(guard, other.text, holder.token);
-    }
-    return;
+    if (other !== undefined && !abandoned(other, staleMs)) return false;
+    if (other !== undefined) removeIf(guard, other.text, holder.token);
+    return true;
   }
   const guardText = JSON.stringify(holder);
   try {
-    const now = await readLock(path);
-    if (now?.text === text) await removeIf(path, text, holder.token);
+    const now = readLock(path);
+    if (now?.text === text) removeIf(path, text, holder.token);
   } finally {
-    await removeIf(guard, guardText, holder.token);
+    removeIf(guard, guardText, holder.token);
   }
+  return true;
 }

@@ -136,8 +136,13 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       onTimeout: timedOut,
     });
     try {
-      const prepare = () => privateDirectory(dirname(lockPath));
-      await prepare();
+      const lockDirectory = dirname(lockPath);
+      const prepare = () => privateDirectory(lockDirectory);
+      // Made once per store; a folder removed since is made again when a create fails.
+      if (!createdDirectories.has(lockDirectory)) {
+        await prepare();
+        createdDirectories.add(lockDirectory);
+      }
       const held = await acquireFileLock(lockPath, {
         deadline,
         signal,
