@@ -8,6 +8,7 @@ import {
   readFile,
   rm,
   stat,
+  symlink,
   utimes,
   writeFile,
 } from 'node:fs/promises';
@@ -478,6 +479,30 @@ describe('fileStore I/O errors', () => {
     }
   });
 
+  it('makes the lock folder again, or fails with STORE_IO, when it changed after the first lock', async () => {
+    const directory = await tempDir();
+    const store = fileStore({ directory });
+    const locks = dirname(keyLockPath(directory, 'k'));
+    await expect(store.lock('k', async () => 1)).resolves.toBe(1);
+    // Removed: made again.
+    await rm(locks, { recursive: true });
+    await expect(store.lock('k', async () => 2)).resolves.toBe(2);
+    // Made read-only: narrowed back to 0700 and used.
+    if (POSIX && process.getuid?.() !== 0) {
+      await chmod(locks, 0o555);
+      await expect(store.lock('k', async () => 3)).resolves.toBe(3);
+      expect(await mode(locks)).toBe(0o700);
+    }
+    // Replaced by a file: STORE_IO naming the folder, not a raw Node.js error.
+    await rm(locks, { recursive: true });
+    await writeFile(locks, 'not a folder');
+    const error = await expectCode(
+      store.lock('k', async () => 4),
+      'STORE_IO',
+    );
+    expect(error.message).toContain(locks);
+  });
+
   it('fails with STORE_IO when a key file is a directory', async () => {
     const directory = await tempDir();
     const store = fileStore({ directory });
@@ -546,7 +571,7 @@ describe('fileStore locks', () => {
       );
       expect(Date.now() - started).toBeLessThan(1_000);
       // The wait let timers run: it did not retry in a loop of file calls.
-      expect(ticks).toBeGreaterThanOrEqual(10);
+      expect(ticks).toBeGreaterThanOrEqual(3);
       // The guard and the abandoned file are the other process's to remove.
       await expect(stat(`${lockPath}.takeover`)).resolves.toBeDefined();
       await expect(stat(lockPath)).resolves.toBeDefined();
@@ -556,6 +581,27 @@ describe('fileStore locks', () => {
       await rm(lockPath);
       await rm(`${lockPath}.takeover`);
       await expect(waiting).resolves.toBe('taken');
+
+      // A guard that cannot be read (a dangling link) is waited on, timers still running.
+      await writeFile(lockPath, lockFileOf({ pid: await endedPid() }));
+      await symlink(join(directory, 'nowhere'), `${lockPath}.takeover`);
+      ticks = 0;
+      await expectCode(
+        store.lock('k', async () => 'no', { timeoutMs: 300 }),
+        'STORE_LOCKED',
+      );
+      expect(ticks).toBeGreaterThanOrEqual(3);
+      await rm(`${lockPath}.takeover`);
+
+      // A guard older than lockStaleMs is cleared, though its process still runs.
+      const quick = fileStore({ directory, lockStaleMs: 2_000 });
+      await writeFile(`${lockPath}.takeover`, lockFileOf({ pid: process.pid }));
+      const old = new Date(Date.now() - 60_000);
+      await utimes(`${lockPath}.takeover`, old, old);
+      await expect(quick.lock('k', async () => 'cleared', { timeoutMs: 5_000 })).resolves.toBe(
+        'cleared',
+      );
+      await expect(stat(`${lockPath}.takeover`)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       clearInterval(ticker);
     }

@@ -247,11 +247,11 @@ function watchLock(path: string) {
  * While held, the file is touched every `staleMs / 2`, so holders on other machines
  * can tell it is alive, and checked, so a holding that was lost is reported.
  *
- * Only the waits are asynchronous. Lock files hold under 200 bytes, and each file call
- * on them is one metadata operation that returns in microseconds from a local disk;
- * through the thread pool the same call costs several round trips and promises. When
- * many processes wait for one refresh, that work took the CPU from the process doing
- * the refresh.
+ * Only the waits are asynchronous. Lock files hold a few hundred bytes at most, and
+ * each file call on them is one metadata operation that returns in microseconds from a
+ * local disk; through the thread pool the same call costs several round trips and
+ * promises. When many processes wait for one refresh, that work took the CPU from the
+ * process doing the refresh. On a network file system, each call waits for the server.
  */
 export async function acquireFileLock(
   path: string,
@@ -268,6 +268,7 @@ export async function acquireFileLock(
   };
   const text = JSON.stringify(holder);
   let watching: ReturnType<typeof watchLock> | undefined;
+  let prepared = false;
   try {
     for (;;) {
       throwIfAborted(signal);
@@ -280,9 +281,14 @@ export async function acquireFileLock(
         }
       } catch (error) {
         if (error instanceof LatchkeyError) throw error;
-        if (errnoCode(error) !== 'ENOENT') throw error;
-        // The directory holding the lock file went away: make it again and retry.
+        const code = errnoCode(error);
+        // The lock file's directory went away, or was changed (replaced, its mode
+        // widened or narrowed) since it was made: made again (or the reason it cannot
+        // be), then one more try. Only a directory that went away is made more than once.
+        if (prepared && code !== 'ENOENT') throw error;
+        prepared = true;
         await options.prepare();
+        if (Date.now() >= deadline) throw options.timedOut();
         continue;
       }
       if (Date.now() >= deadline) throw options.timedOut();
@@ -335,15 +341,18 @@ export async function acquireFileLock(
 
 /**
  * Removes the abandoned lock file whose contents are `text`, holding `<path>.takeover`.
- * False when another process holds that guard: it is taking the lock over right now.
+ * False when another process holds that guard (it is taking the lock over right now) or
+ * the guard cannot be read: the caller then waits for a change, as for a holder.
  */
 function takeOver(path: string, text: string, holder: Holder, staleMs: number): boolean {
   const guard = `${path}.takeover`;
   if (!create(guard, holder)) {
     const other = readLock(guard);
-    // A takeover lasts a few file operations; one whose holder is gone is cleared.
-    if (other !== undefined && !abandoned(other, staleMs)) return false;
-    if (other !== undefined) removeIf(guard, other.text, holder.token);
+    if (other === undefined) return false;
+    // A takeover lasts a few file operations: a guard whose holder is gone, or that is
+    // older than `staleMs` (its holder stopped, or could not remove it), is cleared.
+    if (!abandoned(other, staleMs) && other.ageMs <= staleMs) return false;
+    removeIf(guard, other.text, holder.token);
     return true;
   }
   const guardText = JSON.stringify(holder);

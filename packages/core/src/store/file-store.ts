@@ -90,8 +90,10 @@ const processLocks = createKeyedMutex();
  * share one folder), written to a temporary file and renamed into place, so a reader
  * never sees half a value and a writer killed midway loses nothing but its own write.
  * No operation reads or writes more than the files it concerns, so its cost does not
- * grow with the number of stored logins, and none blocks the event loop. Every read
- * goes to the file, so changes made by other processes are seen at once. With
+ * grow with the number of stored logins. Reading a value, and the calls of a write that
+ * can wait for the disk, run off the event loop; lock files (a few hundred bytes) are
+ * read and written with synchronous calls of a few microseconds each. Every read goes
+ * to the file, so changes made by other processes are seen at once. With
  * `options.encryptionKey`, each value is encrypted (AES-256-GCM, bound to its key).
  * `lock` holds a lock file per key under `<name>.locks/`. A file that cannot be read as
  * a value fails with `STORE_CORRUPT` and is never modified.
@@ -150,6 +152,8 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
         timedOut,
         prepare,
         settled,
+      }).catch((error: unknown) => {
+        throw ioError(error, `take the lock file ${lockPath}`);
       });
       if ('settled' in held) return held.settled as T;
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
