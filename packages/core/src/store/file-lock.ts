@@ -310,13 +310,15 @@ export async function acquireFileLock(
   }
 
   let lost: Error | undefined;
+  /** Whether the lock file is still this holder's; if not, the holding is marked lost. */
+  const stillHeld = (): boolean => {
+    if (attempt(() => readFileSync(path, 'utf8')) === text) return true;
+    lost ??= new Error('The lock file was removed or replaced while it was held');
+    return false;
+  };
   const beat = setInterval(
     () => {
-      const now = attempt(() => readFileSync(path, 'utf8'));
-      if (now !== text) {
-        lost ??= new Error('The lock file was removed or replaced while it was held');
-        return;
-      }
+      if (!stillHeld()) return;
       const at = new Date();
       attempt(() => utimesSync(path, at, at));
     },
@@ -329,12 +331,7 @@ export async function acquireFileLock(
     },
     async release() {
       clearInterval(beat);
-      const now = attempt(() => readFileSync(path, 'utf8'));
-      if (now !== text) {
-        lost ??= new Error('The lock file was removed or replaced while it was held');
-        return;
-      }
-      removeIf(path, text, holder.token);
+      if (stillHeld()) removeIf(path, text, holder.token);
     },
   };
 }

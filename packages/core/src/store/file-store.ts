@@ -118,6 +118,12 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
   const legacyFile = join(directory, `${name}.json`);
   const fileOf = (key: string) => join(root, ...keyPath(key));
   const createdDirectories = new Set<string>();
+  /** Makes a folder of the store (0700) unless this store made it already. */
+  const madeOnce = async (folder: string): Promise<void> => {
+    if (createdDirectories.has(folder)) return;
+    await privateDirectory(folder);
+    createdDirectories.add(folder);
+  };
 
   const withFileLock = async <T>(
     lockPath: string,
@@ -141,10 +147,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
       const lockDirectory = dirname(lockPath);
       const prepare = () => privateDirectory(lockDirectory);
       // Made once per store; a folder removed since is made again when a create fails.
-      if (!createdDirectories.has(lockDirectory)) {
-        await prepare();
-        createdDirectories.add(lockDirectory);
-      }
+      await madeOnce(lockDirectory);
       const held = await acquireFileLock(lockPath, {
         deadline,
         signal,
@@ -272,11 +275,7 @@ export function fileStore(options: FileStoreOptions = {}): FileStore {
   const write = async (storeKey: string, value: JsonObject): Promise<void> => {
     const target = fileOf(storeKey);
     const text = await encode(storeKey, value);
-    const parent = dirname(target);
-    if (!createdDirectories.has(parent)) {
-      await privateDirectory(parent);
-      createdDirectories.add(parent);
-    }
+    await madeOnce(dirname(target));
     const temp = tempPath(root);
     try {
       await writePrivateFile(temp, text);
